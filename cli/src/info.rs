@@ -1,0 +1,90 @@
+//! `llmcore info MODEL`: what a model file holds.
+
+use crate::args::switch;
+use crate::output::{emit, parse, usage_err};
+use crate::Failure;
+use llmcore::io::gguf::{GgufFile, Value};
+use llmcore::io::json::Json;
+use llmcore::model::ModelConfig;
+
+const FLAGS: &[crate::args::Flag] = &[switch("--tensors", "list every tensor")];
+
+/// A metadata value for display; long arrays are summarized.
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) if s.len() > 80 => format!("{:?}... ({} bytes)", &s[..s.floor_char_boundary(60)], s.len()),
+        Value::String(s) => format!("{s:?}"),
+        Value::Array(a) => format!("[{} items]", a.len()),
+        other => format!("{other:?}"),
+    }
+}
+
+pub fn run(argv: &[String]) -> Result<(), Failure> {
+    let p = parse("info", "MODEL.gguf [--tensors]", FLAGS, argv)?;
+    p.at_most_positional(1).map_err(usage_err)?;
+    let path = p.positional.first().ok_or_else(|| usage_err("a model path is required".into()))?;
+    let file = GgufFile::open(path)?;
+    let cfg = ModelConfig::from_gguf(&file)?;
+    let params: u64 = file.tensors.iter().map(|t| t.dims.iter().product::<u64>()).sum();
+    let bytes: u64 = file.file_bytes().len() as u64;
+    let mut by_type: Vec<(&'static str, usize)> = Vec::new();
+    for t in &file.tensors {
+        match by_type.iter_mut().find(|(n, _)| *n == t.ty.name()) {
+            Some((_, c)) => *c += 1,
+            None => by_type.push((t.ty.name(), 1)),
+        }
+    }
+    let json = Json::object(vec![
+        ("path", Json::from(path.as_str())),
+        ("gguf_version", Json::from(file.version as u64)),
+        ("architecture", Json::from(cfg.arch.name())),
+        ("name", Json::from(cfg.name.as_str())),
+        ("parameters", Json::from(params)),
+        ("file_bytes", Json::from(bytes)),
+        ("n_layer", Json::from(cfg.n_layer as u64)),
+        ("d_model", Json::from(cfg.d_model as u64)),
+        ("d_ffn", Json::from(cfg.d_ffn as u64)),
+        ("n_head", Json::from(cfg.n_head as u64)),
+        ("n_kv_head", Json::from(cfg.n_kv_head as u64)),
+        ("head_dim", Json::from(cfg.head_dim as u64)),
+        ("vocab_size", Json::from(cfg.vocab_size as u64)),
+        ("context_length", Json::from(cfg.context_length as u64)),
+        ("rope_theta", Json::from(cfg.rope_theta as f64)),
+        ("rms_eps", Json::from(cfg.rms_eps as f64)),
+        ("tensor_count", Json::from(file.tensors.len() as u64)),
+        (
+            "tensor_types",
+            Json::object(by_type.iter().map(|(n, c)| (*n, Json::from(*c as u64))).collect()),
+        ),
+    ]);
+    emit(&p, json, || {
+        let mut s = format!(
+            "{path}\n  GGUF v{}, {} ({}), {:.1}M parameters, {:.1} MB\n",
+            file.version,
+            cfg.arch.name(),
+            cfg.name,
+            params as f64 / 1e6,
+            bytes as f64 / 1e6
+        );
+        s += &format!(
+            "  {} layers, d {}, ffn {}, {} heads / {} KV heads, head dim {}, vocab {}, context {}\n",
+            cfg.n_layer, cfg.d_model, cfg.d_ffn, cfg.n_head, cfg.n_kv_head, cfg.head_dim, cfg.vocab_size, cfg.context_length
+        );
+        s += "  tensor types:";
+        for (n, c) in &by_type {
+            s += &format!(" {n} x{c}");
+        }
+        s += "\n  metadata:\n";
+        for (k, v) in &file.metadata {
+            s += &format!("    {k} = {}\n", show(v));
+        }
+        if p.flag("--tensors") {
+            s += "  tensors:\n";
+            for t in &file.tensors {
+                s += &format!("    {:<32} {:<6} {:?}\n", t.name, t.ty.name(), t.dims);
+            }
+        }
+        s
+    });
+    Ok(())
+}

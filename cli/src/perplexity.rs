@@ -1,0 +1,62 @@
+//! `llmcore perplexity --model M --text FILE --ctx N`: perplexity over non-overlapping windows.
+
+use crate::args::{opt, switch, Flag};
+use crate::output::{emit, load_model, parse, usage_err};
+use crate::progress::Progress;
+use crate::Failure;
+use llmcore::io::json::Json;
+use llmcore::model::perplexity::{perplexity, PerplexityParams, ScoreMode};
+use llmcore::model::Numerics;
+use std::time::Instant;
+
+const FLAGS: &[Flag] = &[
+    opt("--model", "PATH", "GGUF model"),
+    opt("--text", "FILE", "UTF-8 text file to score"),
+    opt("--ctx", "N", "window length in tokens (default 512)"),
+    opt("--max-windows", "K", "score at most K windows (default: all)"),
+    opt("--score", "half|all", "score the second half of each window (llama.cpp) or all but the first token (default half)"),
+    switch("--exact", "use the exact f32 path instead of the quantized fast path"),
+];
+
+pub fn run(argv: &[String]) -> Result<(), Failure> {
+    let p = parse("perplexity", "--model M --text FILE [--ctx N] [--max-windows K]", FLAGS, argv)?;
+    p.at_most_positional(0).map_err(usage_err)?;
+    let score = match p.str("--score").unwrap_or("half") {
+        "half" => ScoreMode::SecondHalf,
+        "all" => ScoreMode::All,
+        other => return Err(usage_err(format!("--score must be 'half' or 'all', got '{other}'"))),
+    };
+    let params = PerplexityParams {
+        ctx: p.num("--ctx", 512).map_err(usage_err)?,
+        max_windows: p.num("--max-windows", 0).map_err(usage_err)?,
+        score,
+        numerics: if p.flag("--exact") { Numerics::Exact } else { Numerics::Fast },
+    };
+    let model = load_model(p.required("--model").map_err(usage_err)?)?;
+    let path = p.required("--text").map_err(usage_err)?;
+    let text = std::fs::read_to_string(path).map_err(|e| Failure::Run(format!("{path}: {e}")))?;
+    let tokens = model.tokenizer().encode(&text, false)?;
+    let mut bar = Progress::new("perplexity");
+    let start = Instant::now();
+    let r = perplexity(&model, &tokens, &params, &mut |done, total| {
+        bar.update(done, total);
+        true
+    })?;
+    let secs = start.elapsed().as_secs_f64();
+    let tps = r.tokens_evaluated as f64 / secs.max(1e-9);
+    let json = Json::object(vec![
+        ("ppl", Json::from(r.ppl)),
+        ("nll", Json::from(r.nll)),
+        ("tokens_scored", Json::from(r.tokens_scored as u64)),
+        ("windows", Json::from(r.windows as u64)),
+        ("ctx", Json::from(params.ctx as u64)),
+        ("tokens_per_s", Json::from(tps)),
+    ]);
+    emit(&p, json, || {
+        format!(
+            "perplexity {:.4} (mean NLL {:.5}) over {} scored tokens in {} windows of {}; {:.1} tokens/s\n",
+            r.ppl, r.nll, r.tokens_scored, r.windows, params.ctx, tps
+        )
+    });
+    Ok(())
+}

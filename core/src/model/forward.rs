@@ -1,0 +1,291 @@
+//! The decoder forward pass: one code path for prefill, decode and tree verification.
+//!
+//! A [`Batch`] carries new tokens, their explicit positions and, for each, the cache slots it
+//! attends to. The new tokens' keys and values go to the slots right after the cache's filled
+//! ones, so new token `i` lives in slot `cache.len() + i`. Every kernel is row-independent, so a
+//! token's logits are bit-identical whichever batch it is evaluated in.
+
+use super::kv_cache::KvCache;
+use super::Model;
+use crate::kernels::activation::swiglu;
+use crate::kernels::attention::attention_row;
+use crate::kernels::matmul::{matmul_exact, matmul_quantized, quantize_rows, QuantizedRows};
+use crate::kernels::norm::rms_norm;
+use crate::tensor::quant::{dequantize_row, vec_dot_type};
+use crate::tensor::WeightView;
+use crate::{Error, Result};
+use alloc::format;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Which numeric path the matrix products take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Numerics {
+    /// Activations quantized to 8-bit blocks against the quantized weights, integer dot
+    /// products (as llama.cpp computes).
+    #[default]
+    Fast,
+    /// f32 activations against dequantized weights: the reference path.
+    Exact,
+}
+
+/// Which cache slots each new token attends to.
+#[derive(Debug, Clone, Copy)]
+pub enum Mask<'a> {
+    /// New token `i` sees every filled slot and the new tokens `0..=i`.
+    Causal,
+    /// New token `i` sees exactly the slots `visible[i]` (ascending, each below
+    /// `cache.len() + n`), e.g. the prefix, its ancestors in a draft tree and itself.
+    Visible(&'a [Vec<u32>]),
+}
+
+/// New tokens for one forward pass.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    pub tokens: &'a [u32],
+    /// Rotary position of each token.
+    pub positions: &'a [u32],
+    pub mask: Mask<'a>,
+}
+
+impl<'a> Batch<'a> {
+    /// Tokens at consecutive positions from `start`, causal.
+    pub fn causal(tokens: &'a [u32], positions: &'a [u32]) -> Self {
+        Batch { tokens, positions, mask: Mask::Causal }
+    }
+}
+
+/// Which of the new tokens get logits.
+#[derive(Debug, Clone, Copy)]
+pub enum LogitRows<'a> {
+    /// Only the last token (decoding).
+    Last,
+    /// Every new token (perplexity, tree verification).
+    All,
+    /// These new-token indices, in this order.
+    Some(&'a [usize]),
+}
+
+/// Runs `f(i, row)` over the `width`-wide rows of `out`, in parallel under `std`.
+fn for_each_row<F>(out: &mut [f32], width: usize, f: F)
+where
+    F: Fn(usize, &mut [f32]) + Sync + Send,
+{
+    #[cfg(feature = "std")]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(width).enumerate().for_each(|(i, row)| f(i, row));
+    }
+    #[cfg(not(feature = "std"))]
+    for (i, row) in out.chunks_mut(width).enumerate() {
+        f(i, row);
+    }
+}
+
+/// y_j = x W_j^T for several matrices sharing the input `x` (`n` rows). On the fast path the
+/// activations are quantized once per activation block type.
+fn project(
+    numerics: Numerics,
+    x: &[f32],
+    n: usize,
+    outputs: &mut [(WeightView<'_>, &mut [f32])],
+) -> Result<()> {
+    match numerics {
+        Numerics::Exact => {
+            for (w, y) in outputs.iter_mut() {
+                matmul_exact(w, x, n, y)?;
+            }
+        }
+        Numerics::Fast => {
+            let mut quantized: Option<(crate::tensor::GgmlType, QuantizedRows)> = None;
+            for (w, y) in outputs.iter_mut() {
+                let act = vec_dot_type(w.ty);
+                if quantized.as_ref().is_none_or(|(t, _)| *t != act) {
+                    quantized = Some((act, quantize_rows(w.ty, x, n, w.cols)?));
+                }
+                let (_, xq) = quantized.as_ref().expect("set above");
+                matmul_quantized(w, xq, y)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Model {
+    /// Evaluates `batch`, appending its keys and values to `cache`, and returns the logits of
+    /// the rows chosen by `rows` (`vocab_size` floats each, in that order).
+    ///
+    /// Errors (nothing is written to the cache): a token id out of range, mismatched lengths,
+    /// a bad mask, or more slots than the cache holds.
+    pub fn forward(
+        &self,
+        cache: &mut KvCache,
+        batch: &Batch<'_>,
+        numerics: Numerics,
+        rows: LogitRows<'_>,
+    ) -> Result<Vec<f32>> {
+        let cfg = &self.config;
+        let n = batch.tokens.len();
+        let base = cache.len();
+        self.check_batch(cache, batch)?;
+        let out_rows: Vec<usize> = match rows {
+            LogitRows::Last => vec![n - 1],
+            LogitRows::All => (0..n).collect(),
+            LogitRows::Some(r) => {
+                if let Some(&bad) = r.iter().find(|&&i| i >= n) {
+                    return Err(Error::invalid(format!(
+                        "logit row {bad} requested from a batch of {n} tokens"
+                    )));
+                }
+                r.to_vec()
+            }
+        };
+        let visible: Vec<Vec<u32>> = match batch.mask {
+            Mask::Causal => (0..n).map(|i| (0..(base + i + 1) as u32).collect()).collect(),
+            Mask::Visible(v) => v.to_vec(),
+        };
+        cache.reserve(n)?;
+
+        let file = &self.file;
+        let w = &self.weights;
+        let (d, kv, hd) = (cfg.d_model, cfg.kv_dim(), cfg.head_dim);
+        let q_dim = cfg.n_head * hd;
+
+        // x: the residual stream, one row of d per new token.
+        let mut x = vec![0.0f32; n * d];
+        let embd = w.token_embd.view(file);
+        for (t, row) in x.chunks_mut(d).enumerate() {
+            dequantize_row(embd.ty, embd.row(batch.tokens[t] as usize), row)?;
+        }
+
+        let mut h = vec![0.0f32; n * d];
+        let mut q = vec![0.0f32; n * q_dim];
+        let mut k = vec![0.0f32; n * kv];
+        let mut v = vec![0.0f32; n * kv];
+        let mut attn = vec![0.0f32; n * q_dim];
+        let mut gate = vec![0.0f32; n * cfg.d_ffn];
+        let mut up = vec![0.0f32; n * cfg.d_ffn];
+        let mut hidden = vec![0.0f32; n * cfg.d_ffn];
+        let mut delta = vec![0.0f32; n * d];
+
+        for (l, lw) in w.layers.iter().enumerate() {
+            // Attention block: h = RMSNorm(x) * g; q, k, v = h W^T (+ b); RoPE on q and k.
+            for (xr, hr) in x.chunks(d).zip(h.chunks_mut(d)) {
+                rms_norm(xr, &lw.attn_norm, cfg.rms_eps, hr);
+            }
+            project(
+                numerics,
+                &h,
+                n,
+                &mut [
+                    (lw.wq.view(file), &mut q[..]),
+                    (lw.wk.view(file), &mut k[..]),
+                    (lw.wv.view(file), &mut v[..]),
+                ],
+            )?;
+            if let Some(b) = &lw.qkv_bias {
+                add_row_bias(&mut q, &b.q);
+                add_row_bias(&mut k, &b.k);
+                add_row_bias(&mut v, &b.v);
+            }
+            for t in 0..n {
+                let pos = batch.positions[t] as usize;
+                self.rope.apply(&mut q[t * q_dim..(t + 1) * q_dim], pos);
+                self.rope.apply(&mut k[t * kv..(t + 1) * kv], pos);
+            }
+            let (kc, vc) = cache.layer_mut(l);
+            kc[base * kv..(base + n) * kv].copy_from_slice(&k);
+            vc[base * kv..(base + n) * kv].copy_from_slice(&v);
+            let (kc, vc) = cache.layer(l);
+            let (qr, vis) = (&q, &visible);
+            for_each_row(&mut attn, q_dim, |t, out| {
+                attention_row(
+                    &qr[t * q_dim..(t + 1) * q_dim],
+                    kc,
+                    vc,
+                    &vis[t],
+                    cfg.n_head,
+                    cfg.n_kv_head,
+                    hd,
+                    out,
+                );
+            });
+            project(numerics, &attn, n, &mut [(lw.wo.view(file), &mut delta[..])])?;
+            add_in_place(&mut x, &delta);
+
+            // MLP block: x += (silu(h Wg^T) * (h Wu^T)) Wd^T with h = RMSNorm(x) * g.
+            for (xr, hr) in x.chunks(d).zip(h.chunks_mut(d)) {
+                rms_norm(xr, &lw.ffn_norm, cfg.rms_eps, hr);
+            }
+            project(
+                numerics,
+                &h,
+                n,
+                &mut [(lw.w_gate.view(file), &mut gate[..]), (lw.w_up.view(file), &mut up[..])],
+            )?;
+            swiglu(&gate, &up, &mut hidden);
+            project(numerics, &hidden, n, &mut [(lw.w_down.view(file), &mut delta[..])])?;
+            add_in_place(&mut x, &delta);
+        }
+
+        // Final norm and output projection, only for the rows asked for.
+        let m = out_rows.len();
+        let mut hn = vec![0.0f32; m * d];
+        for (i, &t) in out_rows.iter().enumerate() {
+            rms_norm(&x[t * d..(t + 1) * d], &w.output_norm, cfg.rms_eps, &mut hn[i * d..(i + 1) * d]);
+        }
+        let mut logits = vec![0.0f32; m * cfg.vocab_size];
+        project(numerics, &hn, m, &mut [(w.output.view(file), &mut logits[..])])?;
+        cache.commit(n);
+        Ok(logits)
+    }
+
+    /// Validates a batch against the model and the cache before anything is written.
+    fn check_batch(&self, cache: &KvCache, batch: &Batch<'_>) -> Result<()> {
+        let n = batch.tokens.len();
+        if n == 0 {
+            return Err(Error::invalid("empty batch"));
+        }
+        if batch.positions.len() != n {
+            return Err(Error::invalid(format!(
+                "{n} tokens but {} positions",
+                batch.positions.len()
+            )));
+        }
+        if let Some(&id) = batch.tokens.iter().find(|&&t| t as usize >= self.config.vocab_size) {
+            return Err(Error::TokenOutOfRange { id, vocab_size: self.config.vocab_size });
+        }
+        let end = cache.len() + n;
+        if end > cache.capacity() {
+            return Err(Error::ContextOverflow { needed: end, capacity: cache.capacity() });
+        }
+        if let Mask::Visible(rows) = batch.mask {
+            if rows.len() != n {
+                return Err(Error::invalid(format!("{n} tokens but {} mask rows", rows.len())));
+            }
+            for (i, row) in rows.iter().enumerate() {
+                let ok = row.windows(2).all(|p| p[0] < p[1]) && row.last().is_some_and(|&s| (s as usize) < end);
+                if !ok {
+                    return Err(Error::invalid(format!(
+                        "mask row {i} must list ascending slots below {end}, at least one"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Adds `bias` to every row of `x`.
+fn add_row_bias(x: &mut [f32], bias: &[f32]) {
+    for row in x.chunks_mut(bias.len()) {
+        add_in_place(row, bias);
+    }
+}
+
+/// x += y, elementwise.
+fn add_in_place(x: &mut [f32], y: &[f32]) {
+    for (a, b) in x.iter_mut().zip(y) {
+        *a += b;
+    }
+}

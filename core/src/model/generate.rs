@@ -1,0 +1,202 @@
+//! Text generation: prefill the prompt, then decode one token at a time with a [`Sampler`],
+//! streaming text to a callback until EOS, a stop string, the token limit or a full context.
+
+use super::forward::LogitRows;
+use super::sampling::{Sampler, SamplerParams};
+use super::session::Session;
+use crate::tokenizer::StreamDecoder;
+use crate::Result;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerateParams {
+    pub max_tokens: usize,
+    pub sampler: SamplerParams,
+    /// Generation stops before any of these strings; they are not part of the output.
+    pub stop: Vec<String>,
+}
+
+impl Default for GenerateParams {
+    fn default() -> Self {
+        GenerateParams { max_tokens: 128, sampler: SamplerParams::default(), stop: Vec::new() }
+    }
+}
+
+/// Why generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The model produced its end-of-sequence token.
+    Eos,
+    /// A stop string appeared.
+    StopString,
+    /// `max_tokens` were generated.
+    MaxTokens,
+    /// The streaming callback returned `false`.
+    Callback,
+    /// The session's context is full.
+    ContextFull,
+}
+
+impl StopReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::Eos => "eos",
+            StopReason::StopString => "stop_string",
+            StopReason::MaxTokens => "max_tokens",
+            StopReason::Callback => "callback",
+            StopReason::ContextFull => "context_full",
+        }
+    }
+}
+
+/// The result of [`generate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    /// Generated token ids (without the prompt; with the EOS token if one ended it).
+    pub tokens: Vec<u32>,
+    /// Generated text (without a stop string or EOS text).
+    pub text: String,
+    pub stop: StopReason,
+    pub prompt_tokens: usize,
+    /// Wall time of the prompt's forward pass (0 without `std`).
+    pub prefill_seconds: f64,
+    /// Wall time of the single-token forward passes (0 without `std`).
+    pub decode_seconds: f64,
+    /// Number of single-token forward passes.
+    pub decode_steps: usize,
+}
+
+/// Holds back streamed text that could still turn into a stop string.
+struct StopFilter<'a> {
+    stops: &'a [String],
+    pending: String,
+}
+
+impl StopFilter<'_> {
+    /// Adds text; returns (text safe to emit, whether a stop string was reached).
+    fn push(&mut self, text: &str) -> (String, bool) {
+        self.pending.push_str(text);
+        if let Some(at) = self.stops.iter().filter_map(|s| self.pending.find(s.as_str())).min() {
+            let out = String::from(&self.pending[..at]);
+            self.pending.clear();
+            return (out, true);
+        }
+        // Keep the longest suffix that is a prefix of some stop string.
+        let mut keep = 0;
+        for s in self.stops {
+            for (i, _) in self.pending.char_indices() {
+                let tail = &self.pending[i..];
+                if s.starts_with(tail) {
+                    keep = keep.max(tail.len());
+                    break;
+                }
+            }
+        }
+        let cut = self.pending.len() - keep;
+        let out = String::from(&self.pending[..cut]);
+        self.pending.drain(..cut);
+        (out, false)
+    }
+}
+
+/// Monotonic seconds since an arbitrary origin (0 without `std`).
+fn now() -> f64 {
+    #[cfg(feature = "std")]
+    {
+        use std::sync::OnceLock;
+        static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
+        ORIGIN.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
+    }
+    #[cfg(not(feature = "std"))]
+    0.0
+}
+
+/// Generates after `prompt` (appended to whatever `session` already holds). `on_text` receives
+/// each piece of new text as soon as it is complete UTF-8 and clear of stop strings; returning
+/// `false` stops generation.
+pub fn generate(
+    session: &mut Session,
+    prompt: &[u32],
+    params: &GenerateParams,
+    on_text: &mut dyn FnMut(&str) -> bool,
+) -> Result<Generation> {
+    let model = session.model().clone();
+    let tok = model.tokenizer();
+    let eos = tok.eos();
+    let mut sampler = Sampler::new(params.sampler);
+    let mut history: Vec<u32> = prompt.to_vec();
+    let mut out = Generation {
+        tokens: Vec::new(),
+        text: String::new(),
+        stop: StopReason::MaxTokens,
+        prompt_tokens: prompt.len(),
+        prefill_seconds: 0.0,
+        decode_seconds: 0.0,
+        decode_steps: 0,
+    };
+    if params.max_tokens == 0 {
+        return Ok(out);
+    }
+    let t0 = now();
+    let mut logits = session.eval(prompt, LogitRows::Last)?;
+    out.prefill_seconds = now() - t0;
+    let mut decoder = StreamDecoder::new();
+    let mut filter = StopFilter { stops: &params.stop, pending: String::new() };
+    loop {
+        let next = sampler.sample(&mut logits, &history);
+        out.tokens.push(next);
+        history.push(next);
+        if Some(next) == eos {
+            out.stop = StopReason::Eos;
+            break;
+        }
+        let (text, stopped) = filter.push(&decoder.push(tok, next)?);
+        out.text.push_str(&text);
+        if stopped {
+            out.stop = StopReason::StopString;
+            break;
+        }
+        if !text.is_empty() && !on_text(&text) {
+            out.stop = StopReason::Callback;
+            break;
+        }
+        if out.tokens.len() >= params.max_tokens {
+            break;
+        }
+        if session.len() >= session.capacity() {
+            out.stop = StopReason::ContextFull;
+            break;
+        }
+        let t = now();
+        logits = session.eval(&[next], LogitRows::Last)?;
+        out.decode_seconds += now() - t;
+        out.decode_steps += 1;
+    }
+    if matches!(out.stop, StopReason::MaxTokens | StopReason::ContextFull | StopReason::Eos) {
+        let (rest, _) = filter.push(&decoder.finish());
+        let tail = rest + &filter.pending;
+        if !tail.is_empty() {
+            on_text(&tail);
+        }
+        out.text.push_str(&tail);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn stop_filter_holds_back_possible_stop_prefixes() {
+        let stops = ["</s>".to_string()];
+        let mut f = StopFilter { stops: &stops, pending: String::new() };
+        assert_eq!(f.push("Hello <"), ("Hello ".to_string(), false));
+        assert_eq!(f.push("/"), (String::new(), false));
+        assert_eq!(f.push("x"), ("</x".to_string(), false));
+        assert_eq!(f.push(" ok </s> more"), (" ok ".to_string(), true));
+    }
+}

@@ -1,0 +1,85 @@
+//! A conversation with a model: its KV cache and the numeric path it runs on.
+
+use super::forward::{Batch, LogitRows, Numerics};
+use super::kv_cache::KvCache;
+use super::Model;
+use crate::{Error, Result};
+use alloc::format;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+/// One KV cache over a shared model. Sessions over the same [`Model`] are independent and may
+/// run on different threads.
+pub struct Session {
+    model: Arc<Model>,
+    cache: KvCache,
+    numerics: Numerics,
+}
+
+impl Session {
+    /// A session with room for `n_ctx` tokens (0 = the model's training context).
+    pub fn new(model: Arc<Model>, n_ctx: usize, numerics: Numerics) -> Result<Session> {
+        let cfg = &model.config;
+        let n_ctx = if n_ctx == 0 { cfg.context_length } else { n_ctx };
+        if n_ctx > cfg.context_length {
+            return Err(Error::invalid(format!(
+                "context of {n_ctx} tokens exceeds the model's {}",
+                cfg.context_length
+            )));
+        }
+        let cache = KvCache::new(cfg.n_layer, cfg.kv_dim(), n_ctx);
+        Ok(Session { model, cache, numerics })
+    }
+
+    /// The model this session runs.
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+
+    /// The numeric path of this session.
+    pub fn numerics(&self) -> Numerics {
+        self.numerics
+    }
+
+    /// Tokens held in the cache.
+    pub fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.cache.is_empty()
+    }
+
+    /// Context capacity in tokens.
+    pub fn capacity(&self) -> usize {
+        self.cache.capacity()
+    }
+
+    /// Appends `tokens` at the next positions (causal) and returns the logits of `rows`.
+    pub fn eval(&mut self, tokens: &[u32], rows: LogitRows<'_>) -> Result<Vec<f32>> {
+        let start = self.cache.len() as u32;
+        let positions: Vec<u32> = (start..start + tokens.len() as u32).collect();
+        self.eval_batch(&Batch::causal(tokens, &positions), rows)
+    }
+
+    /// Evaluates an arbitrary batch (explicit positions and mask).
+    pub fn eval_batch(&mut self, batch: &Batch<'_>, rows: LogitRows<'_>) -> Result<Vec<f32>> {
+        self.model.forward(&mut self.cache, batch, self.numerics, rows)
+    }
+
+    /// Forgets every token from `len` on.
+    pub fn truncate(&mut self, len: usize) -> Result<()> {
+        self.cache.truncate(len)
+    }
+
+    /// Keeps the first `base` tokens and then the slots in `keep` (see [`KvCache::compact`]).
+    pub fn compact(&mut self, base: usize, keep: &[usize]) -> Result<()> {
+        self.cache.compact(base, keep)
+    }
+
+    /// Empties the cache.
+    pub fn clear(&mut self) {
+        self.cache.truncate(0).expect("0 is always a valid length");
+    }
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: fetch the real assets, check the no_std build, run every
+# Rust test (unit, property, integration on SmolLM2-135M and Qwen2.5-Coder-0.5B) in release mode,
+# then the bounded fuzz runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "assets"
+scripts/fetch-assets.sh
+
+step "no_std build of the core"
+cargo build -p llmcore --no-default-features
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "tests (release)"
+cargo test --workspace --release
+
+if [ -x scripts/fuzz.sh ]; then
+  step "fuzz (bounded)"
+  scripts/fuzz.sh "${LLMCORE_FUZZ_SECONDS:-30}"
+fi

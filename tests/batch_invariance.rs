@@ -1,0 +1,120 @@
+//! A token's logits are bit-identical whether it is evaluated alone, inside a prefill, or
+//! inside a masked batch with unrelated tokens interleaved (tree verification), on both numeric
+//! paths and both model families. Also: KV rollback and compaction reproduce fresh evaluation.
+
+mod common;
+
+use common::{model, QWEN_05B, SMOLLM2};
+use llmcore::model::{Batch, LogitRows, Mask, Numerics, Session};
+
+const TEXT: &str = "Captain Wentworth had no fortune. He had been lucky in his profession; but spending \
+freely what had come freely, had realized nothing. But he was confident that he should soon be rich.";
+
+fn check(rel: &'static str, numerics: Numerics) {
+    let m = model(rel);
+    let vocab = m.config.vocab_size;
+    let tokens = m.tokenizer().encode(TEXT, false).unwrap();
+    assert!(tokens.len() >= 32, "{} tokens", tokens.len());
+    let tokens = &tokens[..32];
+    let row = |all: &[f32], i: usize| all[i * vocab..(i + 1) * vocab].to_vec();
+
+    // The whole prompt as one prefill.
+    let mut full = Session::new(m.clone(), 64, numerics).unwrap();
+    let all = full.eval(tokens, LogitRows::All).unwrap();
+
+    // Token by token.
+    let mut single = Session::new(m.clone(), 64, numerics).unwrap();
+    for (i, &t) in tokens.iter().enumerate() {
+        let l = single.eval(&[t], LogitRows::Last).unwrap();
+        assert!(l == row(&all, i), "{rel} {numerics:?}: token {i} alone differs from prefill");
+    }
+
+    // A masked batch: prefix of 20, then the remaining 12 real tokens with a distractor token
+    // before each, which the real tokens do not see (as siblings in a draft tree).
+    let split = 20;
+    let mut masked = Session::new(m.clone(), 64, numerics).unwrap();
+    masked.eval(&tokens[..split], LogitRows::Last).unwrap();
+    let (mut btok, mut bpos, mut vis) = (Vec::new(), Vec::new(), Vec::new());
+    let mut real_slots: Vec<u32> = (0..split as u32).collect();
+    for (j, &t) in tokens[split..].iter().enumerate() {
+        let pos = (split + j) as u32;
+        let slot = (split + 2 * j) as u32;
+        // distractor at `slot`, sees the real path so far and itself
+        btok.push(7);
+        bpos.push(pos);
+        let mut v = real_slots.clone();
+        v.push(slot);
+        vis.push(v);
+        // real token at `slot + 1`
+        btok.push(t);
+        bpos.push(pos);
+        real_slots.push(slot + 1);
+        vis.push(real_slots.clone());
+    }
+    let batch = Batch { tokens: &btok, positions: &bpos, mask: Mask::Visible(&vis) };
+    let got = masked.eval_batch(&batch, LogitRows::All).unwrap();
+    for j in 0..tokens.len() - split {
+        assert!(
+            row(&got, 2 * j + 1) == row(&all, split + j),
+            "{rel} {numerics:?}: token {} in a masked batch differs from prefill",
+            split + j
+        );
+    }
+
+    // Compaction keeps the real path: continuing from it equals continuing the plain prefill.
+    let keep: Vec<usize> = (0..tokens.len() - split).map(|j| split + 2 * j + 1).collect();
+    masked.compact(split, &keep).unwrap();
+    assert_eq!(masked.len(), tokens.len());
+    let next = [tokens[3]];
+    let a = masked.eval(&next, LogitRows::Last).unwrap();
+    let b = full.eval(&next, LogitRows::Last).unwrap();
+    assert!(a == b, "{rel} {numerics:?}: continuing after compaction differs");
+
+    // Rollback: truncate and re-evaluate gives the same bits as the first time.
+    full.truncate(10).unwrap();
+    let again = full.eval(&tokens[10..12], LogitRows::All).unwrap();
+    assert!(again[..vocab] == row(&all, 10)[..] && again[vocab..] == row(&all, 11)[..]);
+}
+
+#[test]
+fn smollm2_fast() {
+    check(SMOLLM2, Numerics::Fast);
+}
+
+#[test]
+fn smollm2_exact() {
+    check(SMOLLM2, Numerics::Exact);
+}
+
+#[test]
+fn qwen_fast() {
+    check(QWEN_05B, Numerics::Fast);
+}
+
+#[test]
+fn qwen_exact() {
+    check(QWEN_05B, Numerics::Exact);
+}
+
+#[test]
+fn bad_batches_are_errors_and_leave_the_cache_alone() {
+    use llmcore::Error;
+    let m = model(SMOLLM2);
+    let mut s = Session::new(m.clone(), 8, Numerics::Fast).unwrap();
+    s.eval(&[1, 2, 3], LogitRows::Last).unwrap();
+    let vocab = m.config.vocab_size as u32;
+    assert_eq!(
+        s.eval(&[vocab], LogitRows::Last).unwrap_err(),
+        Error::TokenOutOfRange { id: vocab, vocab_size: vocab as usize }
+    );
+    assert_eq!(
+        s.eval(&[5; 6], LogitRows::Last).unwrap_err(),
+        Error::ContextOverflow { needed: 9, capacity: 8 }
+    );
+    let vis = vec![vec![9u32]];
+    let bad = Batch { tokens: &[5], positions: &[3], mask: Mask::Visible(&vis) };
+    assert!(matches!(s.eval_batch(&bad, LogitRows::Last), Err(Error::InvalidArgument(_))));
+    assert!(s.eval(&[], LogitRows::Last).is_err());
+    assert_eq!(s.len(), 3);
+    assert!(Session::new(m, 1 << 20, Numerics::Fast).is_err());
+}
