@@ -311,3 +311,317 @@ where
             .try_for_each(|(i, o)| chunk(&mut scratch, i * rows_per_task, o))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::TestRng;
+    use half::f16;
+
+    /// Weight types every matmul test runs on. TEMPORARY (until `tensor::quant` lands): only the
+    /// float types the shim implements; at merge add BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2K,
+    /// Q3K, Q4K, Q5K and Q6K (`random_weight` already builds all of them).
+    const WEIGHT_TYPES: &[GgmlType] = &[GgmlType::F32, GgmlType::F16];
+
+    /// Byte offsets of the f16 scale fields (`d`, and `m` / `dmin`) inside one block, per ggml's
+    /// block layouts; every other byte of a block may take any value.
+    fn f16_fields(ty: GgmlType) -> &'static [usize] {
+        match ty {
+            GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 => &[0],
+            GgmlType::Q4_1 | GgmlType::Q5_1 | GgmlType::Q4K | GgmlType::Q5K => &[0, 2],
+            GgmlType::Q2K => &[80, 82],
+            GgmlType::Q3K => &[108],
+            GgmlType::Q6K => &[208],
+            _ => &[],
+        }
+    }
+
+    /// A random `rows x cols` weight of type `ty`: floats uniform in [-1, 1); block types with
+    /// random quants and small random scales.
+    fn random_weight(ty: GgmlType, rows: usize, cols: usize, rng: &mut TestRng) -> Vec<u8> {
+        let n = rows * cols;
+        match ty {
+            GgmlType::F32 => rng.vec(n).iter().flat_map(|v| v.to_le_bytes()).collect(),
+            GgmlType::F16 => rng
+                .vec(n)
+                .iter()
+                .flat_map(|v| f16::from_f32(*v).to_bits().to_le_bytes())
+                .collect(),
+            GgmlType::BF16 => rng
+                .vec(n)
+                .iter()
+                .flat_map(|v| ((v.to_bits() >> 16) as u16).to_le_bytes())
+                .collect(),
+            _ => {
+                let blocks = n / ty.block_size();
+                let mut bytes: Vec<u8> = (0..blocks * ty.type_size())
+                    .map(|_| rng.next_u64() as u8)
+                    .collect();
+                for block in bytes.chunks_exact_mut(ty.type_size()) {
+                    for &off in f16_fields(ty) {
+                        let scale = 0.002 + 0.01 * rng.uniform().abs();
+                        block[off..off + 2]
+                            .copy_from_slice(&f16::from_f32(scale).to_bits().to_le_bytes());
+                    }
+                }
+                bytes
+            }
+        }
+    }
+
+    fn dequantized(w: &WeightView) -> Vec<f32> {
+        let mut out = vec![0f32; w.rows * w.cols];
+        for (r, dst) in out.chunks_exact_mut(w.cols).enumerate() {
+            quant::dequantize_row(w.ty, w.row(r), dst).unwrap();
+        }
+        out
+    }
+
+    fn same_bits(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+
+    type Matmul = fn(&WeightView, &[f32], usize, &mut [f32]) -> Result<()>;
+
+    fn run(f: Matmul, w: &WeightView, x: &[f32], n: usize) -> Vec<f32> {
+        let mut y = vec![f32::NAN; n * w.rows];
+        f(w, x, n, &mut y).unwrap();
+        y
+    }
+
+    // 67 rows: not a multiple of either chunk size; 512 columns: two sgemm k-blocks.
+    const ROWS: usize = 67;
+    const COLS: usize = 512;
+
+    #[test]
+    fn exact_matches_f64_reference() {
+        let mut rng = TestRng::new(31);
+        for &ty in WEIGHT_TYPES {
+            let data = random_weight(ty, ROWS, COLS, &mut rng);
+            let w = WeightView::new(ty, ROWS, COLS, &data).unwrap();
+            let wf = dequantized(&w);
+            for n in [1, 5] {
+                let x = rng.vec(n * COLS);
+                let y = run(matmul_exact, &w, &x, n);
+                for t in 0..n {
+                    for r in 0..ROWS {
+                        let (xr, wr) = (&x[t * COLS..][..COLS], &wf[r * COLS..][..COLS]);
+                        let want: f64 = xr.iter().zip(wr).map(|(a, b)| *a as f64 * *b as f64).sum();
+                        let mag: f64 = xr
+                            .iter()
+                            .zip(wr)
+                            .map(|(a, b)| (*a as f64 * *b as f64).abs())
+                            .sum();
+                        let got = y[t * ROWS + r] as f64;
+                        assert!(
+                            (got - want).abs() <= 1e-6 * mag,
+                            "{} n{n} t{t} r{r}: {got} vs {want}",
+                            ty.name()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bound on |fast - exact| for one output: the activation rounding of each block is at most
+    /// half a step, `amax / 254` (8-bit blocks with `d = amax / 127`), times the block's Σ|w|;
+    /// doubled for the f16-rounded block sums of Q8_1, plus f32 rounding.
+    fn fast_error_bound(act_ty: GgmlType, xr: &[f32], wr: &[f32]) -> f64 {
+        let rounding: f64 = 1e-5
+            * xr.iter()
+                .zip(wr)
+                .map(|(a, b)| (*a as f64 * *b as f64).abs())
+                .sum::<f64>();
+        if act_ty == GgmlType::F32 {
+            return rounding;
+        }
+        let bs = act_ty.block_size();
+        let quant: f64 = xr
+            .chunks_exact(bs)
+            .zip(wr.chunks_exact(bs))
+            .map(|(xb, wb)| {
+                let amax = xb.iter().fold(0f32, |m, v| m.max(v.abs())) as f64;
+                amax / 254.0 * wb.iter().map(|v| v.abs() as f64).sum::<f64>()
+            })
+            .sum();
+        2.0 * quant + rounding
+    }
+
+    #[test]
+    fn fast_matches_exact_within_activation_rounding() {
+        let mut rng = TestRng::new(32);
+        for &ty in WEIGHT_TYPES {
+            let data = random_weight(ty, ROWS, COLS, &mut rng);
+            let w = WeightView::new(ty, ROWS, COLS, &data).unwrap();
+            let wf = dequantized(&w);
+            let act_ty = quant::vec_dot_type(ty);
+            let n = 6;
+            let x = rng.vec(n * COLS);
+            let fast = run(matmul_fast, &w, &x, n);
+            let exact = run(matmul_exact, &w, &x, n);
+            for t in 0..n {
+                for r in 0..ROWS {
+                    let (xr, wr) = (&x[t * COLS..][..COLS], &wf[r * COLS..][..COLS]);
+                    let err = (fast[t * ROWS + r] as f64 - exact[t * ROWS + r] as f64).abs();
+                    let bound = fast_error_bound(act_ty, xr, wr);
+                    assert!(err <= bound, "{} t{t} r{r}: |{err}| > {bound}", ty.name());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_row_gets_the_same_bits_alone_or_in_any_batch() {
+        let mut rng = TestRng::new(33);
+        for &ty in WEIGHT_TYPES {
+            let data = random_weight(ty, ROWS, COLS, &mut rng);
+            let w = WeightView::new(ty, ROWS, COLS, &data).unwrap();
+            let x = rng.vec(130 * COLS);
+            for (name, f) in [
+                ("exact", matmul_exact as Matmul),
+                ("fast", matmul_fast as Matmul),
+            ] {
+                let y130 = run(f, &w, &x, 130);
+                let y64 = run(f, &w, &x[..64 * COLS], 64);
+                // 37 rows taken from the middle, so every token sits at another batch index.
+                let y37 = run(f, &w, &x[50 * COLS..87 * COLS], 37);
+                for t in 0..130 {
+                    let alone = run(f, &w, &x[t * COLS..(t + 1) * COLS], 1);
+                    let ctx = format!("{} {name} token {t}", ty.name());
+                    assert!(
+                        same_bits(&alone, &y130[t * ROWS..(t + 1) * ROWS]),
+                        "{ctx} in 130"
+                    );
+                    if t < 64 {
+                        assert!(
+                            same_bits(&alone, &y64[t * ROWS..(t + 1) * ROWS]),
+                            "{ctx} in 64"
+                        );
+                    }
+                    if (50..87).contains(&t) {
+                        let i = t - 50;
+                        assert!(
+                            same_bits(&alone, &y37[i * ROWS..(i + 1) * ROWS]),
+                            "{ctx} in 37"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quantized_rows_shared_across_weights_equal_matmul_fast() {
+        let mut rng = TestRng::new(34);
+        for &ty in WEIGHT_TYPES {
+            let (wq, wk) = (
+                random_weight(ty, 40, COLS, &mut rng),
+                random_weight(ty, 24, COLS, &mut rng),
+            );
+            let (wq, wk) = (
+                WeightView::new(ty, 40, COLS, &wq).unwrap(),
+                WeightView::new(ty, 24, COLS, &wk).unwrap(),
+            );
+            let x = rng.vec(3 * COLS);
+            let xq = quantize_rows(ty, &x, 3, COLS).unwrap();
+            assert_eq!(
+                (xq.act_type(), xq.cols(), xq.n()),
+                (quant::vec_dot_type(ty), COLS, 3)
+            );
+            for w in [&wq, &wk] {
+                let mut y = vec![0f32; 3 * w.rows];
+                matmul_quantized(w, &xq, &mut y).unwrap();
+                assert!(same_bits(&y, &run(matmul_fast, w, &x, 3)), "{}", ty.name());
+            }
+        }
+    }
+
+    #[test]
+    fn unaligned_f32_weights_give_the_same_bits_as_aligned_ones() {
+        // The exact path uses aligned F32 weights in place and decodes unaligned ones into a
+        // scratch tile; both must feed sgemm the same numbers.
+        let mut rng = TestRng::new(35);
+        let data = random_weight(GgmlType::F32, ROWS, COLS, &mut rng);
+        let mut shifted = vec![0u8; data.len() + 1];
+        let start = if (shifted.as_ptr() as usize) % 4 == 0 {
+            1
+        } else {
+            0
+        };
+        shifted[start..start + data.len()].copy_from_slice(&data);
+        let aligned: Vec<f32> = data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let aligned_bytes: &[u8] = bytemuck::cast_slice(&aligned);
+        let a = WeightView::new(GgmlType::F32, ROWS, COLS, aligned_bytes).unwrap();
+        let u = WeightView::new(
+            GgmlType::F32,
+            ROWS,
+            COLS,
+            &shifted[start..start + data.len()],
+        )
+        .unwrap();
+        assert!(bytemuck::try_cast_slice::<u8, f32>(u.data).is_err());
+        let x = rng.vec(9 * COLS);
+        assert!(same_bits(
+            &run(matmul_exact, &a, &x, 9),
+            &run(matmul_exact, &u, &x, 9)
+        ));
+    }
+
+    #[test]
+    fn wrong_shapes_are_errors() {
+        let mut rng = TestRng::new(36);
+        let data = random_weight(GgmlType::F32, 8, 64, &mut rng);
+        let w = WeightView::new(GgmlType::F32, 8, 64, &data).unwrap();
+        let x = rng.vec(2 * 64);
+        let mut y = vec![0f32; 2 * 8];
+        for f in [matmul_exact as Matmul, matmul_fast as Matmul] {
+            assert!(matches!(
+                f(&w, &x[..100], 2, &mut y),
+                Err(Error::Shape { .. })
+            ));
+            assert!(matches!(f(&w, &x, 3, &mut y), Err(Error::Shape { .. })));
+            assert!(matches!(
+                f(&w, &x, 2, &mut y[..15]),
+                Err(Error::Shape { .. })
+            ));
+            let bad = WeightView {
+                data: &data[..data.len() - 4],
+                ..w
+            };
+            assert!(matches!(
+                f(&bad, &x, 2, &mut y),
+                Err(Error::InvalidArgument(_))
+            ));
+            let no_cols = WeightView {
+                cols: 0,
+                rows: 0,
+                data: &[],
+                ..w
+            };
+            assert!(matches!(
+                f(&no_cols, &[], 0, &mut []),
+                Err(Error::InvalidArgument(_))
+            ));
+            // An empty batch is fine and writes nothing.
+            assert!(f(&w, &[], 0, &mut []).is_ok());
+        }
+        let xq = quantize_rows(GgmlType::F32, &x, 2, 64).unwrap();
+        let narrow = WeightView::new(GgmlType::F32, 16, 32, &data).unwrap();
+        assert!(matches!(
+            matmul_quantized(&narrow, &xq, &mut vec![0f32; 32]),
+            Err(Error::Shape { .. })
+        ));
+        assert!(matches!(
+            matmul_quantized(&w, &xq, &mut y[..8]),
+            Err(Error::Shape { .. })
+        ));
+        assert!(matches!(
+            quantize_rows(GgmlType::F32, &x, 2, 63),
+            Err(Error::Shape { .. })
+        ));
+    }
+}
