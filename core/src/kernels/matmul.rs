@@ -612,7 +612,7 @@ mod tests {
         let xq = quantize_rows(GgmlType::F32, &x, 2, 64).unwrap();
         let narrow = WeightView::new(GgmlType::F32, 16, 32, &data).unwrap();
         assert!(matches!(
-            matmul_quantized(&narrow, &xq, &mut vec![0f32; 32]),
+            matmul_quantized(&narrow, &xq, &mut [0f32; 32]),
             Err(Error::Shape { .. })
         ));
         assert!(matches!(
