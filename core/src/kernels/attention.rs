@@ -183,4 +183,60 @@ mod tests {
         attention_row(&q, &k, &v, &[], nh, nkv, hd, &mut out);
         assert!(out.iter().all(|&x| x == 0.0));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            /// Random head layouts and masks: the result matches the f64 reference, and hiding
+            /// garbage slots anywhere in the cache does not change a single bit.
+            #[test]
+            fn matches_reference_and_ignores_invisible_slots(
+                seed in any::<u64>(),
+                nkv in 1usize..4,
+                group in 1usize..4,
+                hd in 1usize..40,
+                n_vis in 1usize..40,
+                n_hidden in 0usize..40,
+            ) {
+                let nh = nkv * group;
+                let kv_dim = nkv * hd;
+                let mut rng = TestRng::new(seed);
+                let q = rng.vec(nh * hd);
+                let k = rng.vec(n_vis * kv_dim);
+                let v = rng.vec(n_vis * kv_dim);
+                let compact: Vec<u32> = (0..n_vis as u32).collect();
+                let mut expect = vec![0f32; nh * hd];
+                attention_row(&q, &k, &v, &compact, nh, nkv, hd, &mut expect);
+                let want = naive(&q, &k, &v, &compact, nh, nkv, hd);
+                for i in 0..nh * hd {
+                    prop_assert!((expect[i] as f64 - want[i]).abs() < 1e-5);
+                }
+
+                let total = n_vis + n_hidden;
+                let mut hidden = vec![false; total];
+                let mut placed = 0;
+                while placed < n_hidden {
+                    let j = (rng.next_u64() % total as u64) as usize;
+                    if !hidden[j] {
+                        hidden[j] = true;
+                        placed += 1;
+                    }
+                }
+                let visible: Vec<u32> = (0..total as u32).filter(|&j| !hidden[j as usize]).collect();
+                let mut big_k = vec![f32::NAN; total * kv_dim];
+                let mut big_v = vec![f32::INFINITY; total * kv_dim];
+                for (src, &dst) in visible.iter().enumerate() {
+                    let d = dst as usize * kv_dim;
+                    big_k[d..d + kv_dim].copy_from_slice(&k[src * kv_dim..(src + 1) * kv_dim]);
+                    big_v[d..d + kv_dim].copy_from_slice(&v[src * kv_dim..(src + 1) * kv_dim]);
+                }
+                let mut out = vec![0f32; nh * hd];
+                attention_row(&q, &big_k, &big_v, &visible, nh, nkv, hd, &mut out);
+                prop_assert!(out.iter().zip(&expect).all(|(a, b)| a.to_bits() == b.to_bits()));
+            }
+        }
+    }
 }

@@ -624,4 +624,36 @@ mod tests {
             Err(Error::Shape { .. })
         ));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(32))]
+            /// Any token, at any index of any batch size and next to any other tokens, gets the
+            /// bits it gets alone, on both paths.
+            #[test]
+            fn row_alone_equals_row_in_batch(
+                seed in any::<u64>(),
+                which in 0usize..WEIGHT_TYPES.len(),
+                rows in 1usize..70,
+                n in 1usize..80,
+                pick in any::<prop::sample::Index>(),
+            ) {
+                let ty = WEIGHT_TYPES[which];
+                let cols = 256;
+                let mut rng = TestRng::new(seed);
+                let data = random_weight(ty, rows, cols, &mut rng);
+                let w = WeightView::new(ty, rows, cols, &data).unwrap();
+                let x = rng.vec(n * cols);
+                let t = pick.index(n);
+                for f in [matmul_exact as Matmul, matmul_fast as Matmul] {
+                    let batch = run(f, &w, &x, n);
+                    let alone = run(f, &w, &x[t * cols..(t + 1) * cols], 1);
+                    prop_assert!(same_bits(&alone, &batch[t * rows..(t + 1) * rows]));
+                }
+            }
+        }
+    }
 }
