@@ -225,7 +225,8 @@ mod tests {
                         placed += 1;
                     }
                 }
-                let visible: Vec<u32> = (0..total as u32).filter(|&j| !hidden[j as usize]).collect();
+                let visible: Vec<u32> =
+                    (0..total as u32).filter(|&j| !hidden[j as usize]).collect();
                 let mut big_k = vec![f32::NAN; total * kv_dim];
                 let mut big_v = vec![f32::INFINITY; total * kv_dim];
                 for (src, &dst) in visible.iter().enumerate() {

@@ -1,20 +1,24 @@
-//! Matrix products of activation rows with a GGUF weight matrix: `y[t][r] = Σ_k x[t][k] W[r][k]`,
-//! i.e. `Y = X Wᵀ` with `X` of `n` rows by `W.cols` and `Y` of `n` rows by `W.rows`, all row-major.
+//! Matrix products of activation rows with a GGUF weight matrix:
+//! `y[t][r] = Σ_k x[t][k] W[r][k]`, i.e. `Y = X Wᵀ` with `X` of `n` rows by `W.cols` and `Y` of
+//! `n` rows by `W.rows`, all row-major.
 //!
 //! Two numeric paths, as the design card fixes them:
 //! - fast ([`matmul_fast`], [`matmul_quantized`]): each activation row is quantized once to the
 //!   weight's `vec_dot_type` (Q8_0 / Q8_1 / Q8_K blocks, or f32 for float weights) and every output
 //!   is one call of the weight type's block dot product, as llama.cpp's `ggml_mul_mat` does;
 //! - exact ([`matmul_exact`]): f32 activations times weights dequantized to f32, a tile of weight
-//!   rows at a time, multiplied by `matrixmultiply::sgemm` under `std` and by [`super::dot`] without it.
+//!   rows at a time, multiplied by `matrixmultiply::sgemm` under `std` and by [`super::dot`]
+//!   without it.
 //!
 //! Both are row-independent: the value of `y[t][r]` is computed by the same arithmetic whatever
 //! `n` is and wherever row `t` sits in the batch. For the fast path that holds by construction
-//! (one `vec_dot` call per output). For the exact path it rests on how `sgemm` (0.3.x, without its
-//! `threading` feature) accumulates: every element of C is a sequential multiply-add over `k` inside
-//! each 256-long `kc` block, the blocks added to C in order, with the same micro-kernel whether the
-//! element lies in a full or an edge tile; no step depends on `m` (the number of tokens). The tests
-//! check it (1 row against 37, 64 and 130-row batches, bit for bit).
+//! (one `vec_dot` call per output); without `std` too (one `dot` per output). Under `std` it rests
+//! on how `sgemm` (0.3.x, without its `threading` feature) accumulates: every element of C is a
+//! sequential multiply-add over `k` inside each 256-long `kc` block (one micro-kernel, chosen
+//! from the CPU's features), and the block sums are added to C in order with one rounding each,
+//! in full tiles and in edge tiles alike; no step depends on `m` (the number of tokens) or on where
+//! a weight tile starts. The tests check it bit for bit (1 row against batches of 37, 64 and 130,
+//! and a proptest over random batch sizes and positions).
 //!
 //! Work is split into chunks of consecutive weight rows (32 rows when decoding one token, 16 when
 //! there are several, so one chunk of weights stays in cache while every token uses it); under
@@ -73,25 +77,12 @@ fn shape_error(what: &str, expected: String, found: String) -> Error {
     }
 }
 
-/// Checks the fields of a `WeightView` (they are public, so it may not come from `new`).
+/// Checks the fields of a `WeightView` (they are public, so it may not come from `new`) with
+/// `WeightView::new`'s rules, and that it has at least one column.
 fn check_weight(w: &WeightView) -> Result<()> {
-    if w.cols == 0 || w.cols % w.ty.block_size() != 0 {
-        return Err(Error::invalid(format!(
-            "weight with {} columns: not a positive multiple of the {} block size {}",
-            w.cols,
-            w.ty.name(),
-            w.ty.block_size()
-        )));
-    }
-    let need = w.rows.checked_mul(w.row_bytes());
-    if need != Some(w.data.len()) {
-        return Err(Error::invalid(format!(
-            "{}x{} {} weight: {} data bytes do not match its shape",
-            w.rows,
-            w.cols,
-            w.ty.name(),
-            w.data.len()
-        )));
+    WeightView::new(w.ty, w.rows, w.cols, w.data)?;
+    if w.cols == 0 {
+        return Err(Error::invalid("weight with 0 columns"));
     }
     Ok(())
 }
