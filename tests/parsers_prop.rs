@@ -29,6 +29,11 @@ fn config(cases: u32) -> Config {
 
 // ---------------------------------------------------------------- seeds
 
+/// Seeds written without our writers by `fuzz/seeds/make_seeds.py`: a GGUF from gguf-py's
+/// `GGUFWriter` and a safetensors file assembled by hand from the format description.
+const GGUF_FROM_GGUF_PY: &[u8] = include_bytes!("../fuzz/seeds/gguf/small.gguf");
+const SAFETENSORS_BY_HAND: &[u8] = include_bytes!("../fuzz/seeds/safetensors/small.safetensors");
+
 fn gguf_seeds() -> Vec<Vec<u8>> {
     let f32s: Vec<u8> = (0..8).flat_map(|i| (i as f32).to_le_bytes()).collect();
     let q8: Vec<u8> = (0..68u8).collect();
@@ -64,7 +69,7 @@ fn gguf_seeds() -> Vec<Vec<u8>> {
         &[("t".into(), vec![2, 2, 1], GgmlType::F32, &f32s[..16])],
     )
     .unwrap();
-    vec![a, b]
+    vec![a, b, GGUF_FROM_GGUF_PY.to_vec()]
 }
 
 fn safetensors_seeds() -> Vec<Vec<u8>> {
@@ -78,7 +83,7 @@ fn safetensors_seeds() -> Vec<Vec<u8>> {
     )
     .unwrap();
     let b = serialize(&[("x", SafeDtype::U8, &[4], &[9u8; 4])], &[]).unwrap();
-    vec![a, b]
+    vec![a, b, SAFETENSORS_BY_HAND.to_vec()]
 }
 
 fn json_seeds() -> Vec<Vec<u8>> {
@@ -282,6 +287,35 @@ fn every_prefix_of_every_seed() {
             assert!(json::parse(&text[..n]).is_err(), "JSON prefix {n} parsed");
         }
     }
+}
+
+/// Files written by other tools read as their writers meant.
+#[test]
+fn seeds_from_other_writers_read_correctly() {
+    let f = GgufFile::parse(Bytes::Owned(GGUF_FROM_GGUF_PY.to_vec())).unwrap();
+    assert_eq!(f.get_str("general.architecture").unwrap(), "llama");
+    assert_eq!(f.get_u32("llama.block_count").unwrap(), 2);
+    assert_eq!(f.get_f32("f").unwrap(), 0.5);
+    assert_eq!(f.get_str_array("toks").unwrap(), ["a", "bc"]);
+    let n = f.weight("n").unwrap();
+    assert_eq!((n.ty, n.rows, n.cols), (GgmlType::F32, 1, 8));
+    assert_eq!(&n.data[28..32], &7.0f32.to_le_bytes());
+    let m = f.weight("m").unwrap();
+    assert_eq!((m.ty, m.rows, m.cols), (GgmlType::F16, 2, 4));
+    assert_eq!(&m.data[..2], &[0x00, 0x3c]); // f16 1.0
+
+    let st = SafeTensors::parse(Bytes::Owned(SAFETENSORS_BY_HAND.to_vec())).unwrap();
+    assert_eq!(st.metadata(), [("format".to_string(), "pt".to_string())]);
+    let b = st.tensor("b").unwrap();
+    assert_eq!(
+        (b.dtype, b.shape, b.data),
+        (
+            SafeDtype::BF16,
+            &[3usize][..],
+            &[24u8, 25, 26, 27, 28, 29][..]
+        )
+    );
+    assert_eq!(st.tensor("w").unwrap().shape, [2, 3]);
 }
 
 /// A value built in code survives writing and reading (the writer's escaping).
