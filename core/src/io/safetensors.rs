@@ -367,7 +367,8 @@ pub fn serialize(
         offset = end;
     }
     let mut header = Json::Object(members).to_string();
-    while header.len() % 8 != 0 {
+    let padded = header.len().div_ceil(8) * 8;
+    while header.len() < padded {
         header.push(' ');
     }
     let mut out = Vec::with_capacity(8 + header.len() + offset);
