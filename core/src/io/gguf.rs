@@ -40,6 +40,14 @@ const MIN_KV_SIZE: u64 = 13;
 /// Smallest encoded tensor info: empty name (8) + n_dims (4) + one dim (8) + type (4) + offset (8).
 const MIN_TENSOR_INFO_SIZE: u64 = 32;
 
+/// Most elements reserved ahead of parsing them: beyond this, vectors grow as elements are
+/// actually read, so a count that merely fits the file never reserves memory by itself.
+const PREALLOC_LIMIT: u64 = 1 << 16;
+
+fn prealloc<T>(n: u64) -> Vec<T> {
+    Vec::with_capacity(n.min(PREALLOC_LIMIT) as usize)
+}
+
 /// A metadata value (GGUF `gguf_metadata_value_type` 0..=12).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -266,7 +274,7 @@ impl<'a> Reader<'a> {
                 let min = min_value_size(elem_ty)
                     .ok_or_else(|| err(at, format!("unknown array element type {elem_ty}")))?;
                 let n = self.count(min, "array length")?;
-                let mut items = Vec::with_capacity(n as usize);
+                let mut items = prealloc(n);
                 for _ in 0..n {
                     items.push(self.value(elem_ty, depth + 1)?);
                 }
@@ -312,7 +320,7 @@ impl GgufFile {
             ));
         }
 
-        let mut metadata = Vec::with_capacity(kv_count as usize);
+        let mut metadata = prealloc(kv_count);
         let mut keys = BTreeMap::new();
         let mut alignment = DEFAULT_ALIGNMENT;
         for _ in 0..kv_count {
@@ -342,9 +350,9 @@ impl GgufFile {
             metadata.push((key, value));
         }
 
-        let mut tensors = Vec::with_capacity(tensor_count as usize);
+        let mut tensors = prealloc(tensor_count);
         // For each tensor: where its offset field is, and its byte size.
-        let mut extents = Vec::with_capacity(tensor_count as usize);
+        let mut extents = prealloc(tensor_count);
         let mut by_name = BTreeMap::new();
         for i in 0..tensor_count as usize {
             let name_at = r.pos;
