@@ -96,14 +96,32 @@ safe_kernel!(vec_dot_f32, dot_f32, 1, 4, 4);
 safe_kernel!(vec_dot_f16, dot_f16, 1, 2, 4);
 safe_kernel!(vec_dot_bf16, dot_bf16, 1, 2, 4);
 
-/// The f16 at `p` as f32.
+/// The little-endian u16 at `p`.
+#[inline(always)]
+unsafe fn u16_at(p: *const u8) -> u64 {
+    // SAFETY: the caller guarantees two readable bytes at `p`.
+    unsafe { u16::from_le((p as *const u16).read_unaligned()) as u64 }
+}
+
+/// The four f16 packed in `bits` (lowest half first) as four f32 lanes.
+///
+/// The scales go through one full-width `movq` from a general register: converting a single
+/// f16 lets LLVM insert it into a stale vector register (`vpinsrw`), which chains every block on
+/// the accumulator and serializes the loop.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn f16_at(p: *const u8) -> f32 {
-    // SAFETY: the caller guarantees two readable bytes at `p`.
+unsafe fn f16x4(bits: u64) -> __m128 {
+    _mm_cvtph_ps(_mm_cvtsi64_si128(bits as i64))
+}
+
+/// `d_w * d_a` of two blocks whose f16 scales are at `w` and `a`, broadcast to 8 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn scale_product(w: *const u8, a: *const u8) -> __m256 {
+    // SAFETY: the caller guarantees two readable bytes at `w` and at `a`.
     unsafe {
-        let bits = (p as *const u16).read_unaligned();
-        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32)))
+        let s = f16x4(u16_at(w) | u16_at(a) << 16);
+        _mm256_broadcastss_ps(_mm_mul_ss(s, _mm_movehdup_ps(s)))
     }
 }
 
@@ -183,7 +201,7 @@ unsafe fn q4_0_q8_0(w: &[u8], act: &[u8], nb: usize) -> f32 {
                 w.as_ptr().add(i * q4_0::BLOCK_BYTES),
                 act.as_ptr().add(i * q8_0::BLOCK_BYTES),
             );
-            let d = _mm256_set1_ps(f16_at(bw) * f16_at(ba));
+            let d = scale_product(bw, ba);
             let qx = _mm256_sub_epi8(nibbles(bw.add(2)), _mm256_set1_epi8(8));
             acc = _mm256_fmadd_ps(d, dot_i8_i8(qx, load32(ba.add(2))), acc);
         }
@@ -197,15 +215,21 @@ unsafe fn q4_1_q8_1(w: &[u8], act: &[u8], nb: usize) -> f32 {
     // SAFETY: `w` and `act` hold `nb` blocks; every read stays inside block `i`.
     unsafe {
         let mut acc = _mm256_setzero_ps();
-        let mut mins = 0.0f32;
+        // Lane 1 accumulates m_w * s_a (lane 0 collects the d products, unused).
+        let mut mins = _mm_setzero_ps();
         for i in 0..nb {
             let bw = w.as_ptr().add(i * q4_1::BLOCK_BYTES);
             let ba = act.as_ptr().add(i * q8_1::BLOCK_BYTES);
-            mins += f16_at(bw.add(2)) * f16_at(ba.add(2));
-            let d = _mm256_set1_ps(f16_at(bw) * f16_at(ba));
+            let wa = (bw as *const u32).read_unaligned().to_le() as u64;
+            let aa = (ba as *const u32).read_unaligned().to_le() as u64;
+            // [d_w, m_w, d_a, s_a] -> [d_w d_a, m_w s_a, ..]
+            let s = f16x4(wa | aa << 32);
+            let p = _mm_mul_ps(s, _mm_movehl_ps(s, s));
+            mins = _mm_add_ps(mins, p);
+            let d = _mm256_broadcastss_ps(p);
             acc = _mm256_fmadd_ps(d, dot_u8_i8(nibbles(bw.add(4)), load32(ba.add(4))), acc);
         }
-        hsum(acc) + mins
+        hsum(acc) + _mm_cvtss_f32(_mm_movehdup_ps(mins))
     }
 }
 
@@ -221,7 +245,7 @@ unsafe fn q5_0_q8_0(w: &[u8], act: &[u8], nb: usize) -> f32 {
                 w.as_ptr().add(i * q5_0::BLOCK_BYTES),
                 act.as_ptr().add(i * q8_0::BLOCK_BYTES),
             );
-            let d = _mm256_set1_ps(f16_at(bw) * f16_at(ba));
+            let d = scale_product(bw, ba);
             let qh = (bw.add(2) as *const u32).read_unaligned().to_le();
             let low = _mm256_andnot_si256(bytes_from_bits(qh), _mm256_set1_epi8(0xF0u8 as i8));
             let qx = _mm256_or_si256(nibbles(bw.add(6)), low);
@@ -242,7 +266,7 @@ unsafe fn q8_0_q8_0(w: &[u8], act: &[u8], nb: usize) -> f32 {
                 w.as_ptr().add(i * 34),
                 act.as_ptr().add(i * q8_0::BLOCK_BYTES),
             );
-            let d = _mm256_set1_ps(f16_at(bw) * f16_at(ba));
+            let d = scale_product(bw, ba);
             acc = _mm256_fmadd_ps(d, dot_i8_i8(load32(bw.add(2)), load32(ba.add(2))), acc);
         }
         hsum(acc)
@@ -282,9 +306,10 @@ unsafe fn q4_k_q8_k(w: &[u8], act: &[u8], nb: usize) -> f32 {
                 let p_hi = _mm256_madd_epi16(p_hi, _mm256_set1_epi16(sc_hi as i16));
                 sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p_lo, p_hi));
             }
-            let d = _mm256_set1_ps(da * f16_at(bw));
-            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
-            mins += da * f16_at(bw.add(2)) * summ as f32;
+            // [d, dmin] * d_a
+            let dd = _mm_mul_ps(f16x4(u16_at(bw) | u16_at(bw.add(2)) << 16), _mm_set1_ps(da));
+            acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
+            mins += _mm_cvtss_f32(_mm_movehdup_ps(dd)) * summ as f32;
         }
         hsum(acc) - mins
     }
@@ -340,7 +365,9 @@ unsafe fn q6_k_q8_k(w: &[u8], act: &[u8], nb: usize) -> f32 {
             let sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(sc as *const __m128i));
             let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, sc16), 5);
             sumi = _mm256_sub_epi32(sumi, offset);
-            let d = _mm256_set1_ps((ba as *const f32).read_unaligned() * f16_at(bw.add(q6_k::D)));
+            // Integer-only f16 conversion, once per super-block (see `f16x4`).
+            let dw = half::f16::from_bits(u16_at(bw.add(q6_k::D)) as u16).to_f32_const();
+            let d = _mm256_set1_ps((ba as *const f32).read_unaligned() * dw);
             acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
         }
         hsum(acc)
