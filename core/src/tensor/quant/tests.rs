@@ -544,6 +544,7 @@ fn real_rows_match_gguf_py() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/quant");
     let manifest = fs::read_to_string(dir.join("manifest.txt")).expect("manifest");
     let mut seen = Vec::new();
+    let mut rng = Rng(42);
     for line in manifest.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
         let (case, tyname) = (f[0], f[1]);
@@ -565,10 +566,21 @@ fn real_rows_match_gguf_py() {
             let got = deq(ty, &raw[r * rb..(r + 1) * rb], cols);
             for (i, (&g, &e)) in got.iter().zip(&want[r * cols..(r + 1) * cols]).enumerate() {
                 // gguf-py evaluates the same f32 formulas: bit-equal.
-                let tol = 2.0 * f32::EPSILON * e.abs().max(1e-30) + 1e-7 * e.abs();
-                assert!(
-                    (g - e).abs() <= tol.max(f32::EPSILON * 1e-3),
+                assert_eq!(
+                    g.to_bits(),
+                    e.to_bits(),
                     "{case} row {r} elt {i}: {g} vs {e}"
+                );
+            }
+            // Both kernels on the real row against the f64 dot of the dequantized rows.
+            let row = &raw[r * rb..(r + 1) * rb];
+            let (act, a) = random_activations(ty, cols, &mut rng);
+            let (want, mag) = reference(ty, row, &a);
+            for f in [vec_dot_fn_portable(ty).unwrap(), vec_dot_fn(ty).unwrap()] {
+                let got = f(row, &act, cols) as f64;
+                assert!(
+                    (got - want).abs() <= 1e-5 * mag,
+                    "{case} row {r}: {got} vs {want}"
                 );
             }
         }
