@@ -3,7 +3,7 @@
 //!
 //! Rows are little-endian byte slices; F16 is IEEE binary16, BF16 the upper half of an f32.
 
-use half::{bf16, f16};
+use half::f16;
 
 /// Decodes `dst.len()` little-endian f32 values from `src` (`src.len() == 4 * dst.len()`).
 pub fn f32_to_f32(src: &[u8], dst: &mut [f32]) {
@@ -29,8 +29,14 @@ pub fn f16_to_f32(src: &[u8], dst: &mut [f32]) {
 /// Decodes `dst.len()` little-endian bf16 values from `src` (exact: bf16 is a truncated f32).
 pub fn bf16_to_f32(src: &[u8], dst: &mut [f32]) {
     for (d, s) in dst.iter_mut().zip(src.chunks_exact(2)) {
-        *d = bf16::from_bits(u16::from_le_bytes([s[0], s[1]])).to_f32();
+        *d = bf16_bits_to_f32(u16::from_le_bytes([s[0], s[1]]));
     }
+}
+
+/// A bf16 (the upper half of an f32) as f32: exact, NaNs included.
+#[inline(always)]
+fn bf16_bits_to_f32(bits: u16) -> f32 {
+    f32::from_bits((bits as u32) << 16)
 }
 
 /// Number of partial sums the float dot products keep (element `i` goes to sum `i % LANES`;
@@ -42,10 +48,20 @@ const LANES: usize = 8;
 #[inline(always)]
 fn dot_with(w: &[u8], act: &[u8], n: usize, size: usize, weight: impl Fn(&[u8]) -> f32) -> f32 {
     let (w, act) = (&w[..n * size], &act[..n * 4]);
+    let f32_at = |b: &[u8]| f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     let mut acc = [0.0f32; LANES];
-    for (k, (ws, a)) in w.chunks_exact(size).zip(act.chunks_exact(4)).enumerate() {
-        let a = f32::from_le_bytes([a[0], a[1], a[2], a[3]]);
-        acc[k % LANES] += weight(ws) * a;
+    let (wc, ac) = (w.chunks_exact(LANES * size), act.chunks_exact(LANES * 4));
+    let (w_tail, a_tail) = (wc.remainder(), ac.remainder());
+    for (wb, ab) in wc.zip(ac) {
+        for (j, acc) in acc.iter_mut().enumerate() {
+            *acc += weight(&wb[j * size..]) * f32_at(&ab[4 * j..]);
+        }
+    }
+    for (acc, (ws, a)) in acc
+        .iter_mut()
+        .zip(w_tail.chunks_exact(size).zip(a_tail.chunks_exact(4)))
+    {
+        *acc += weight(ws) * f32_at(a);
     }
     reduce_lanes(acc)
 }
@@ -80,6 +96,6 @@ pub fn vec_dot_f16(w: &[u8], act: &[u8], n: usize) -> f32 {
 /// Dot product of a BF16 weight row with an f32 activation row of `n` elements.
 pub fn vec_dot_bf16(w: &[u8], act: &[u8], n: usize) -> f32 {
     dot_with(w, act, n, 2, |b| {
-        bf16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()
+        bf16_bits_to_f32(u16::from_le_bytes([b[0], b[1]]))
     })
 }

@@ -212,11 +212,13 @@ fn abs_max(x: &[f32]) -> f32 {
     x.iter().fold(0.0f32, |m, &v| m.max(libm::fabsf(v)))
 }
 
-/// Round to nearest, ties to even: what `_mm256_round_ps(_MM_ROUND_NEAREST)` and ggml's
-/// `nearest_int` do.
+/// `x` rounded to the nearest integer, ties to even (what `_mm256_round_ps(_MM_ROUND_NEAREST)`
+/// and ggml's `nearest_int` give), for |x| <= 2^22: adding 1.5 * 2^23 leaves the rounded value
+/// in the low mantissa bits.
 #[inline(always)]
-fn round_even(x: f32) -> f32 {
-    libm::rintf(x)
+fn nearest_int(x: f32) -> i32 {
+    debug_assert!(libm::fabsf(x) <= 4_194_304.0);
+    ((x + 12_582_912.0).to_bits() & 0x007F_FFFF) as i32 - 0x0040_0000
 }
 
 #[cfg(test)]

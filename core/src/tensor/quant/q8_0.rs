@@ -2,7 +2,7 @@
 //! (token embeddings, output projections) and the activation type paired with Q4_0, Q5_0 and
 //! Q8_0 weights.
 
-use super::{abs_max, f16_at, put_f16, round_even};
+use super::{abs_max, f16_at, nearest_int, put_f16};
 
 /// Elements per block.
 pub const QK: usize = 32;
@@ -10,14 +10,14 @@ pub const QK: usize = 32;
 pub const BLOCK_BYTES: usize = 34;
 
 /// Quantizes whole blocks as llama.cpp's x86 `quantize_row_q8_0` does: `d = amax / 127`
-/// (stored as f16), `q = round_half_even(x * (127 / amax))` (0 for an all-zero block).
+/// (stored as f16), `q = nearest_int(x * (127 / amax))` (0 for an all-zero block).
 pub fn quantize(src: &[f32], dst: &mut [u8]) {
     for (x, b) in src.chunks_exact(QK).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
         let amax = abs_max(x);
         let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
         put_f16(b, 0, amax / 127.0);
         for (q, &v) in b[2..].iter_mut().zip(x) {
-            *q = round_even(v * id) as i8 as u8;
+            *q = nearest_int(v * id) as i8 as u8;
         }
     }
 }

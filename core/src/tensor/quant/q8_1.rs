@@ -2,7 +2,7 @@
 //! `s = d * sum_j q_j` precomputed so that the min term of Q4_1 weights costs one multiply per
 //! block. An activation type only.
 
-use super::{abs_max, f16_at, put_f16, round_even};
+use super::{abs_max, f16_at, nearest_int, put_f16};
 
 /// Elements per block.
 pub const QK: usize = 32;
@@ -10,7 +10,7 @@ pub const QK: usize = 32;
 pub const BLOCK_BYTES: usize = 36;
 
 /// Quantizes whole blocks as llama.cpp's x86 `quantize_row_q8_1` does: `d = amax / 127`,
-/// `q = round_half_even(x * (127 / amax))`, `s = d * sum q` (both stored as f16).
+/// `q = nearest_int(x * (127 / amax))`, `s = d * sum q` (both stored as f16).
 pub fn quantize(src: &[f32], dst: &mut [u8]) {
     for (x, b) in src.chunks_exact(QK).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
         let amax = abs_max(x);
@@ -18,7 +18,7 @@ pub fn quantize(src: &[f32], dst: &mut [u8]) {
         let d = amax / 127.0;
         let mut sum = 0i32;
         for (q, &v) in b[4..].iter_mut().zip(x) {
-            let qi = round_even(v * id) as i8;
+            let qi = nearest_int(v * id) as i8;
             sum += qi as i32;
             *q = qi as u8;
         }

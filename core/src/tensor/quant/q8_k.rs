@@ -2,7 +2,7 @@
 //! `bsums[i]` the sum of the 16 quants `16 i .. 16 i + 16`. The activation type of the
 //! K-quants; the block sums let the K-quant kernels apply mins and offsets per sub-block.
 
-use super::{f32_at, round_even};
+use super::{f32_at, nearest_int};
 
 /// Elements per block.
 pub const QK: usize = 256;
@@ -15,7 +15,7 @@ pub const BSUMS: usize = 260;
 
 /// Quantizes whole blocks as llama.cpp's `quantize_row_q8_K_ref`: with `max` the element of
 /// largest magnitude (sign kept, first one on ties), `iscale = -127 / max`,
-/// `q = min(127, round_half_even(iscale * x))`, `d = 1 / iscale`; an all-zero block stores
+/// `q = min(127, nearest_int(iscale * x))`, `d = 1 / iscale`; an all-zero block stores
 /// zeros.
 pub fn quantize(src: &[f32], dst: &mut [u8]) {
     for (x, b) in src.chunks_exact(QK).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
@@ -32,7 +32,7 @@ pub fn quantize(src: &[f32], dst: &mut [u8]) {
         }
         let iscale = -127.0 / max;
         for (q, &v) in b[QS..BSUMS].iter_mut().zip(x) {
-            *q = round_even(iscale * v).min(127.0) as i8 as u8;
+            *q = nearest_int(iscale * v).min(127) as i8 as u8;
         }
         for i in 0..16 {
             let s: i32 = b[QS + 16 * i..QS + 16 * i + 16]
