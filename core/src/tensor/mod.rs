@@ -182,3 +182,6 @@ impl<'a> WeightView<'a> {
         &self.data[r * rb..(r + 1) * rb]
     }
 }
+
+pub mod float;
+pub mod quant;
