@@ -9,7 +9,7 @@
 //! * `gpt2`:   `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)`
 //!   (text no alternative matches, which can only be one whitespace character before a
 //!   non-space, becomes its own piece; that is what a trailing `|\s+` alternative gives).
-//! * `smollm`: first `\p{N}` (every digit its own piece), then the `gpt2` regex with `|\s+`.
+//! * `smollm`: first `\p{N}` (every digit its own piece), then the `gpt2` regex.
 //! * `qwen2`:  `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|
 //!   \p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`.
 
