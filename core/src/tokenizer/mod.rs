@@ -7,9 +7,8 @@
 //!    text is then ordinary text), as in llama.cpp and Hugging Face `tokenizers`;
 //! 2. each remaining text fragment is split by the pre-tokenizer named by `tokenizer.ggml.pre`
 //!    ([`PreTokenizer`]);
-//! 3. each piece is spelled in bytes and merged by BPE rank ([`bpe`]); a final symbol that is not
-//!    in the vocabulary (impossible when every merge result is a token) would be emitted as its
-//!    byte tokens.
+//! 3. each piece is spelled in bytes and merged by BPE rank ([`bpe`]); bytes without a token are
+//!    dropped (see [`Tokenizer::encode`]).
 //!
 //! No BOS token is added: both supported models set `add_bos_token = false`; callers that want
 //! one prepend [`Tokenizer::bos`].
@@ -171,7 +170,7 @@ impl Tokenizer {
         let by_text = TextMap::build(n, text);
 
         // Some vocabularies lack a few byte tokens (SmolLM2 has none for 0x04, 0x06, 0x13, ...,
-        // 0xF1, 0xF2 and bytes that never occur in UTF-8); encoding such a byte is an error.
+        // 0xF1, 0xF2 and bytes that never occur in UTF-8); `encode` drops such bytes.
         let mut byte_token = [NO_TOKEN; 256];
         for (b, slot) in byte_token.iter_mut().enumerate() {
             *slot = by_text.get(&[b as u8], text).unwrap_or(NO_TOKEN);
@@ -288,8 +287,9 @@ impl Tokenizer {
 
     /// Encode `text` to token ids; see the module documentation for the steps. With
     /// `parse_special`, control-token text (`"<|im_start|>"`) becomes that single token.
-    /// Errors with [`Error::InvalidArgument`] if the text holds a byte the vocabulary has no
-    /// token for (llama.cpp fails there too; Hugging Face drops the byte).
+    /// A byte the vocabulary has no token for is dropped, as llama.cpp and Hugging Face
+    /// `tokenizers` do (SmolLM2 lacks the control bytes 0x04, 0x06, 0x13, 0x14, 0x16, 0x1D and
+    /// the UTF-8 lead bytes 0xF1, 0xF2); it still keeps its neighbours from merging.
     pub fn encode(&self, text: &str, parse_special: bool) -> Result<Vec<u32>> {
         let mut out = Vec::with_capacity(text.len() / 3 + 1);
         let mut pieces = Vec::new();
@@ -308,17 +308,13 @@ impl Tokenizer {
             for &(a, b) in &pieces {
                 let word = &text.as_bytes()[start + a..start + b];
                 ids.clear();
-                for (k, &b) in word.iter().enumerate() {
-                    let id = self.byte_token[b as usize];
-                    if id == NO_TOKEN {
-                        return Err(Error::invalid(format!(
-                            "text byte 0x{b:02X} at offset {} has no token in this vocabulary",
-                            start + a + k
-                        )));
-                    }
-                    ids.push(id);
+                // A byte without a token is dropped but still separates its neighbours, as in
+                // llama.cpp (its symbol never merges and has no token to emit).
+                for segment in word.split(|&b| self.byte_token[b as usize] == NO_TOKEN) {
+                    ids.clear();
+                    ids.extend(segment.iter().map(|&b| self.byte_token[b as usize]));
+                    bpe::bpe(&self.merges, &ids, &mut scratch, &mut out);
                 }
-                bpe::bpe(&self.merges, &ids, &mut scratch, &mut out);
             }
         }
         Ok(out)
@@ -397,11 +393,11 @@ mod tests {
     use super::*;
     use alloc::vec;
 
-    /// A byte-level vocabulary: all 256 byte tokens, then merges "Ġ t", "h e", "Ġt he", control
-    /// `<|end|>`, user-defined `<x>`.
+    /// A byte-level vocabulary: all 256 byte tokens, then "Ġt", "he", "Ġthe", control `<|end|>`,
+    /// user-defined `<x>`, "()"; merges "Ġ t", "h e", "Ġt he", "( )".
     fn tiny() -> (Vec<String>, Vec<i32>) {
         let mut toks: Vec<String> = (0..=255u8).map(|b| byte_to_char(b).to_string()).collect();
-        for t in ["Ġt", "he", "Ġthe", "<|end|>", "<x>"] {
+        for t in ["Ġt", "he", "Ġthe", "<|end|>", "<x>", "()"] {
             toks.push(t.to_string());
         }
         let mut types = vec![token_type::NORMAL; toks.len()];
@@ -416,7 +412,7 @@ mod tests {
             pre: "gpt2",
             tokens: toks.iter().map(|s| s.as_str()).collect(),
             token_types: types.to_vec(),
-            merges: vec!["Ġ t", "h e", "Ġt he"],
+            merges: vec!["Ġ t", "h e", "Ġt he", "( )"],
             bos: None,
             eos: Some(259),
             chat_template: None,
@@ -428,7 +424,7 @@ mod tests {
     fn encode_decode_tiny() {
         let (toks, types) = tiny();
         let t = build(&toks, &types);
-        assert_eq!(t.vocab_size(), 261);
+        assert_eq!(t.vocab_size(), 262);
         assert_eq!(t.token_bytes(258).unwrap(), b" the");
         assert_eq!(t.token_id(" the"), Some(258));
         assert_eq!(t.encode("a the", false).unwrap(), [b'a' as u32, 258]);
@@ -449,7 +445,7 @@ mod tests {
             t.decode(&[300]),
             Err(Error::TokenOutOfRange {
                 id: 300,
-                vocab_size: 261
+                vocab_size: 262
             })
         );
         // A lone UTF-8 lead byte decodes to U+FFFD.
@@ -464,9 +460,13 @@ mod tests {
         let (mut toks, types) = tiny();
         toks[0x04] = "unused".into();
         let t = build(&toks, &types);
-        assert_eq!(t.encode("ab", false).unwrap(), [b'a' as u32, b'b' as u32]);
-        let e = t.encode("ab\u{4}", false).unwrap_err();
-        assert!(matches!(e, Error::InvalidArgument(m) if m.contains("0x04 at offset 2")));
+        assert_eq!(t.encode("()", false).unwrap(), [261]);
+        // "(\u{4})" is one piece; the dropped byte keeps "(" and ")" from merging.
+        assert_eq!(
+            t.encode("(\u{4})", false).unwrap(),
+            [b'(' as u32, b')' as u32]
+        );
+        assert_eq!(t.encode(" \u{4}", false).unwrap(), [b' ' as u32]);
     }
 
     #[test]
@@ -496,7 +496,7 @@ mod tests {
             Error::InvalidArgument(_)
         ));
         assert!(matches!(
-            bad(&|v| v.eos = Some(261)),
+            bad(&|v| v.eos = Some(262)),
             Error::InvalidArgument(_)
         ));
         assert!(
