@@ -10,7 +10,10 @@ It is independent of this crate: it shares no code with core/src/tokenizer.
 The strings are written for this file (or generated from small hand-written parts); none is
 copied from elsewhere.
 
-Usage: python3 scripts/tokenizer_vectors.py [ASSETS_DIR] > tests/data/tokenizer/vectors.json
+Fallback (`--hf`): Hugging Face `tokenizers` built from the GGUF vocabulary and merges with each
+model's pre-tokenizer; the fixture's "reference" field says which one made it.
+
+Usage: python3 scripts/tokenizer_vectors.py [--hf] [ASSETS_DIR] > tests/data/tokenizer/vectors.json
 ASSETS_DIR defaults to $LLMCORE_ASSETS or ./assets; the GGUFs are under ASSETS_DIR/models.
 """
 import json
@@ -101,7 +104,7 @@ WHITESPACE = [
     "a\tb", "a\t\tb", "a\nb", "a\n\nb", "a \n b", "a\r\nb", "a \t b", "a\n  b", "a\n\n  b",
     "end\n", "end\n\n", "end \n", "end\t", " \t \n \t ", "\u00a0", "a\u00a0b", "a\u3000b",
     "\u2028", "x\u2029y", "a\u2003b", "\u000b\u000c", "a\u0085b", "\u001c\u001d", "\x00", "a\x01b",
-    "\x7f", "word \n\n  next", ".\n\n", "!\n", ";\r\n", "x = 1;  \n", "  \n  \n  ",
+    "\x7f", "(\x04)", "\x04\x04 x", "a\x1d\x1db", "word \n\n  next", ".\n\n", "!\n", ";\r\n", "x = 1;  \n", "  \n  \n  ",
 ]
 
 ACCENTS = [
@@ -192,25 +195,76 @@ def strings():
     return out
 
 
-def main():
-    assets = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("LLMCORE_ASSETS", "assets")
-    import llama_cpp
+QWEN2_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
+               r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def llama_cpp_encoder(path):
+    """llama.cpp's tokenizer: returns encode(text, special) -> ids."""
     from llama_cpp import Llama
 
+    llm = Llama(path, vocab_only=True, verbose=False)
+    return lambda text, special: llm.tokenize(text.encode(), add_bos=False, special=special)
+
+
+def hf_encoder(path):
+    """Fallback: Hugging Face `tokenizers` built from the GGUF vocabulary and merges, with the
+    pre-tokenizer of the model's tokenizer.json (SmolLM2: Digits + ByteLevel; Qwen2: the split
+    regex + ByteLevel), control tokens as special added tokens, user-defined as plain ones."""
+    import gguf
+    from tokenizers import AddedToken, Regex, Tokenizer, models, pre_tokenizers
+
+    r = gguf.GGUFReader(path)
+
+    def field(key):
+        f = r.fields[key]
+        if len(f.data) == 1 and key != "tokenizer.ggml.merges":
+            return bytes(f.parts[f.data[0]]).decode()
+        return [bytes(f.parts[i]).decode() if f.types[-1] == gguf.GGUFValueType.STRING
+                else int(f.parts[i][0]) for i in f.data]
+
+    toks, types = field("tokenizer.ggml.tokens"), field("tokenizer.ggml.token_type")
+    merges = [tuple(m.split(" ", 1)) for m in field("tokenizer.ggml.merges")]
+    tk = Tokenizer(models.BPE({t: i for i, t in enumerate(toks)}, merges))
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=field("tokenizer.ggml.pre") == "smollm")
+    if field("tokenizer.ggml.pre") == "smollm":
+        tk.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
+    else:
+        split = pre_tokenizers.Split(Regex(QWEN2_REGEX), behavior="isolated")
+        tk.pre_tokenizer = pre_tokenizers.Sequence([split, byte_level])
+    tk.add_tokens([AddedToken(t, special=(ty == 3), normalized=False)
+                   for t, ty in zip(toks, types) if ty in (3, 4)])
+
+    def encode(text, special):
+        tk.encode_special_tokens = not special
+        return tk.encode(text, add_special_tokens=False).ids
+    return encode
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    use_hf = "--hf" in sys.argv
+    assets = args[0] if args else os.environ.get("LLMCORE_ASSETS", "assets")
+    if use_hf:
+        import tokenizers
+        reference = ("Hugging Face tokenizers %s built from the GGUF vocabulary and merges (fallback: "
+                     "llama-cpp-python was not available)" % tokenizers.__version__)
+        make = hf_encoder
+    else:
+        import llama_cpp
+        reference = ("llama.cpp tokenizer via llama-cpp-python %s, "
+                     "Llama(vocab_only=True).tokenize(add_bos=False, special=...)" % llama_cpp.__version__)
+        make = llama_cpp_encoder
+
     texts = strings()
-    result = {
-        "generator": "scripts/tokenizer_vectors.py",
-        "reference": "llama.cpp tokenizer via llama-cpp-python %s, "
-                     "Llama(vocab_only=True).tokenize(add_bos=False, special=...)" % llama_cpp.__version__,
-        "strings": texts,
-        "models": {},
-    }
+    result = {"generator": "scripts/tokenizer_vectors.py", "reference": reference,
+              "strings": texts, "models": {}}
     for key, file in MODELS.items():
-        llm = Llama(os.path.join(assets, "models", file), vocab_only=True, verbose=False)
+        encode = make(os.path.join(assets, "models", file))
         result["models"][key] = {
             "file": file,
-            "special": [llm.tokenize(t.encode(), add_bos=False, special=True) for t in texts],
-            "plain": [llm.tokenize(t.encode(), add_bos=False, special=False) for t in texts],
+            "special": [encode(t, True) for t in texts],
+            "plain": [encode(t, False) for t in texts],
         }
     # One case per line keeps diffs readable.
     w = sys.stdout.write

@@ -30,8 +30,9 @@ fn vectors() -> Json {
 }
 
 /// Every reference string of `model`, encoded with special parsing on and off, must give
-/// llama.cpp's ids token for token (or fail where llama.cpp failed: `null`), decode back to the
-/// string, and stream-decode to the same text.
+/// llama.cpp's ids token for token, decode back to the string (unless the vocabulary lacks a
+/// token for one of its bytes, which encoding drops: SmolLM2 has none for some control bytes),
+/// and stream-decode to the same text as `decode`.
 fn check_model(model: &str) {
     let v = vectors();
     let strings: Vec<&str> = v
@@ -57,38 +58,34 @@ fn check_model(model: &str) {
         let expected = m.get(mode).and_then(Json::as_array).unwrap();
         assert_eq!(expected.len(), strings.len());
         for (s, exp) in strings.iter().zip(expected) {
-            let got = t.encode(s, parse_special);
-            if exp.is_null() {
-                // llama.cpp could not encode it (a byte without a token): neither can we.
-                if !matches!(got, Err(Error::InvalidArgument(_))) {
-                    mismatches.push(format!("{mode} {s:?}: reference failed, we gave {got:?}"));
-                }
-                continue;
-            }
             let want: Vec<u32> = exp
                 .as_array()
                 .unwrap()
                 .iter()
                 .map(|x| x.as_u64().unwrap() as u32)
                 .collect();
-            let got = got.unwrap_or_else(|e| panic!("{model} {mode} {s:?}: {e}"));
+            let got = t
+                .encode(s, parse_special)
+                .unwrap_or_else(|e| panic!("{model} {mode} {s:?}: {e}"));
             if got != want {
                 mismatches.push(format!("{mode} {s:?}:\n  want {want:?}\n  got  {got:?}"));
                 continue;
             }
             checked += 1;
-            assert_eq!(
-                t.decode(&got).unwrap(),
-                *s,
-                "{model}: decode(encode({s:?}))"
-            );
+            let back = t.decode(&got).unwrap();
+            let spellable = s
+                .chars()
+                .all(|c| !c.is_ascii() || t.token_id(c.encode_utf8(&mut [0; 4])).is_some());
+            if spellable {
+                assert_eq!(back, *s, "{model}: decode(encode({s:?}))");
+            }
             let mut stream = StreamDecoder::new();
             let mut text = String::new();
             for &id in &got {
                 text += &stream.push(&t, id).unwrap();
             }
             text += &stream.finish();
-            assert_eq!(text, *s, "{model}: stream decode of {s:?}");
+            assert_eq!(text, back, "{model}: stream decode of {s:?}");
         }
     }
     assert!(
