@@ -6,6 +6,8 @@
 //! becomes `'Ġ'` U+0120 and the newline `0x0A` becomes `'Ċ'` U+010A). Vocabulary and merge
 //! strings in a GGUF `gpt2` tokenizer are written in this alphabet.
 
+use alloc::vec::Vec;
+
 /// Whether byte `b` maps to the code point of the same value.
 fn is_printable(b: u8) -> bool {
     matches!(b, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF)
@@ -34,6 +36,22 @@ impl ByteDecoder {
             table[byte_to_char(b) as usize] = b as u16;
         }
         ByteDecoder { table }
+    }
+
+    /// Append the bytes spelled by `s` to `out`; if a character of `s` is not in the alphabet,
+    /// leave `out` as it was and return false.
+    pub fn decode_into(&self, s: &str, out: &mut Vec<u8>) -> bool {
+        let start = out.len();
+        for c in s.chars() {
+            match self.byte(c) {
+                Some(b) => out.push(b),
+                None => {
+                    out.truncate(start);
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// The byte spelled by `c`, or `None` if `c` is not in the alphabet.
@@ -66,5 +84,10 @@ mod tests {
         assert_eq!(byte_to_char(0xAD), 'Ń');
         assert_eq!(d.byte(' '), None);
         assert_eq!(d.byte('中'), None);
+        let mut out = alloc::vec![1];
+        assert!(d.decode_into("ĠhiĊ", &mut out));
+        assert_eq!(out, b"\x01 hi\n");
+        assert!(!d.decode_into("a b", &mut out));
+        assert_eq!(out, b"\x01 hi\n");
     }
 }

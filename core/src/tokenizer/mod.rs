@@ -158,9 +158,8 @@ impl Tokenizer {
         offs.push(0u32);
         for (i, t) in v.tokens.iter().enumerate() {
             let special = matches!(types[i], token_type::CONTROL | token_type::USER_DEFINED);
-            match t.chars().map(|c| dec.byte(c)).collect::<Option<Vec<u8>>>() {
-                Some(raw) if !special => bytes.extend_from_slice(&raw),
-                _ => bytes.extend_from_slice(t.as_bytes()),
+            if special || !dec.decode_into(t, &mut bytes) {
+                bytes.extend_from_slice(t.as_bytes());
             }
             let end = u32::try_from(bytes.len())
                 .map_err(|_| Error::invalid("tokenizer.ggml.tokens exceed 4 GiB of text"))?;
@@ -184,19 +183,17 @@ impl Tokenizer {
                     "tokenizer.ggml.merges[{rank}] = '{m}' has no space"
                 ))
             })?;
-            let id_of = |s: &str, buf: &mut Vec<u8>| -> Option<u32> {
-                buf.clear();
-                for c in s.chars() {
-                    buf.push(dec.byte(c)?);
-                }
-                by_text.get(buf, text)
-            };
-            let full: String = [l, r].concat();
-            if let (Some(li), Some(ri), Some(id)) = (
-                id_of(l, &mut buf),
-                id_of(r, &mut buf),
-                id_of(&full, &mut buf),
-            ) {
+            // Both parts and the merged token, as raw bytes: `buf[..split]`, `buf[split..]`, `buf`.
+            buf.clear();
+            let decoded = dec.decode_into(l, &mut buf);
+            let split = buf.len();
+            if !(decoded && dec.decode_into(r, &mut buf)) {
+                continue;
+            }
+            let get = |k: &[u8]| by_text.get(k, text);
+            if let (Some(li), Some(ri), Some(id)) =
+                (get(&buf[..split]), get(&buf[split..]), get(&buf))
+            {
                 merges.insert(
                     li,
                     ri,
