@@ -287,6 +287,7 @@ impl Tokenizer {
     /// A byte the vocabulary has no token for is dropped, as llama.cpp and Hugging Face
     /// `tokenizers` do (SmolLM2 lacks the control bytes 0x04, 0x06, 0x13, 0x14, 0x16, 0x1D and
     /// the UTF-8 lead bytes 0xF1, 0xF2); it still keeps its neighbours from merging.
+    /// Encoding cannot fail at present; the `Result` leaves room for limits on input size.
     pub fn encode(&self, text: &str, parse_special: bool) -> Result<Vec<u32>> {
         let mut out = Vec::with_capacity(text.len() / 3 + 1);
         let mut pieces = Vec::new();
@@ -304,7 +305,6 @@ impl Tokenizer {
             self.pre.split(&text[start..end], &mut pieces);
             for &(a, b) in &pieces {
                 let word = &text.as_bytes()[start + a..start + b];
-                ids.clear();
                 // A byte without a token is dropped but still separates its neighbours, as in
                 // llama.cpp (its symbol never merges and has no token to emit).
                 for segment in word.split(|&b| self.byte_token[b as usize] == NO_TOKEN) {
@@ -319,11 +319,10 @@ impl Tokenizer {
 
     /// Step 1 of encoding: cut special tokens out of `text`, longest first.
     fn partition(&self, text: &str, parse_special: bool) -> Vec<Fragment> {
-        let mut frags = alloc::vec![Fragment::Text(0, text.len())];
         if text.is_empty() {
-            frags.clear();
-            return frags;
+            return Vec::new();
         }
+        let mut frags = alloc::vec![Fragment::Text(0, text.len())];
         let mut next = Vec::new();
         for &id in &self.specials {
             if !parse_special && self.types[id as usize] != token_type::USER_DEFINED {
