@@ -10,10 +10,15 @@ It is independent of this crate: it shares no code with core/src/tokenizer.
 The strings are written for this file (or generated from small hand-written parts); none is
 copied from elsewhere.
 
+Without llama-cpp-python, the same call from a small C++ helper (LLAMA_HELPER below) built against
+a llama.cpp library: --llama-include DIR (llama.h, ggml.h) --llama-lib DIR (libllama.so,
+libggml*.so) [--llama-commit HASH, recorded in the fixture].
+
 Fallback (`--hf`): Hugging Face `tokenizers` built from the GGUF vocabulary and merges with each
 model's pre-tokenizer; the fixture's "reference" field says which one made it.
 
-Usage: python3 scripts/tokenizer_vectors.py [--hf] [ASSETS_DIR] > tests/data/tokenizer/vectors.json
+Usage: python3 scripts/tokenizer_vectors.py [--hf | --llama-include DIR --llama-lib DIR]
+           [ASSETS_DIR] > tests/data/tokenizer/vectors.json
 ASSETS_DIR defaults to $LLMCORE_ASSETS or ./assets; the GGUFs are under ASSETS_DIR/models.
 """
 import json
@@ -199,8 +204,71 @@ QWEN2_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
                r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 
 
+# The same call llama-cpp-python makes, as a small C++ program, for when only the llama.cpp
+# library is built: stdin holds [u32 len][bytes] per string; stdout gets, per string, for
+# parse_special 1 then 0, [i32 n][n x i32 ids].
+LLAMA_HELPER = r"""
+#include "llama.h"
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+int main(int argc, char ** argv) {
+    llama_backend_init();
+    llama_model_params mp = llama_model_default_params();
+    mp.vocab_only = true;
+    llama_model * model = llama_model_load_from_file(argv[1], mp);
+    if (!model) return 1;
+    const llama_vocab * vocab = llama_model_get_vocab(model);
+    uint32_t len;
+    while (fread(&len, 4, 1, stdin) == 1) {
+        std::string s(len, '\0');
+        if (len && fread(&s[0], 1, len, stdin) != len) return 2;
+        for (int special = 1; special >= 0; --special) {
+            std::vector<llama_token> ids(len * 2 + 16);
+            int32_t n = llama_tokenize(vocab, s.data(), (int32_t) len, ids.data(),
+                                       (int32_t) ids.size(), false, special);
+            fwrite(&n, 4, 1, stdout);
+            if (n > 0) fwrite(ids.data(), 4, n, stdout);
+        }
+    }
+    llama_model_free(model);
+    return 0;
+}
+"""
+
+
+def llama_helper_encoders(include_dir, lib_dir, paths, texts):
+    """Compile LLAMA_HELPER against a built llama.cpp and tokenize `texts` with each model:
+    returns {path: (special_ids, plain_ids)}."""
+    import struct
+    import subprocess
+    import tempfile
+
+    tmp = tempfile.mkdtemp()
+    src, exe = os.path.join(tmp, "tok.cpp"), os.path.join(tmp, "tok")
+    with open(src, "w") as f:
+        f.write(LLAMA_HELPER)
+    subprocess.run(["g++", "-O1", "-std=c++17", "-I", include_dir, src, "-L", lib_dir, "-lllama",
+                    "-lggml", "-lggml-base", "-Wl,-rpath," + lib_dir, "-o", exe], check=True)
+    data = b"".join(struct.pack("<I", len(t.encode())) + t.encode() for t in texts)
+    out = {}
+    for path in paths:
+        res = subprocess.run([exe, path], input=data, capture_output=True, check=True).stdout
+        pos, special, plain = 0, [], []
+        for _ in texts:
+            for dest in (special, plain):
+                (n,) = struct.unpack_from("<i", res, pos)
+                if n < 0:
+                    raise RuntimeError("llama_tokenize failed (%d) on %s" % (n, path))
+                dest.append(list(struct.unpack_from("<%di" % n, res, pos + 4)))
+                pos += 4 + 4 * n
+        out[path] = (special, plain)
+    return out
+
+
 def llama_cpp_encoder(path):
-    """llama.cpp's tokenizer: returns encode(text, special) -> ids."""
+    """llama.cpp's tokenizer through llama-cpp-python: returns encode(text, special) -> ids."""
     from llama_cpp import Llama
 
     llm = Llama(path, vocab_only=True, verbose=False)
@@ -241,31 +309,43 @@ def hf_encoder(path):
     return encode
 
 
-def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    use_hf = "--hf" in sys.argv
-    assets = args[0] if args else os.environ.get("LLMCORE_ASSETS", "assets")
-    if use_hf:
-        import tokenizers
-        reference = ("Hugging Face tokenizers %s built from the GGUF vocabulary and merges (fallback: "
-                     "llama-cpp-python was not available)" % tokenizers.__version__)
-        make = hf_encoder
-    else:
-        import llama_cpp
-        reference = ("llama.cpp tokenizer via llama-cpp-python %s, "
-                     "Llama(vocab_only=True).tokenize(add_bos=False, special=...)" % llama_cpp.__version__)
-        make = llama_cpp_encoder
+def option(name):
+    """The value after `name` on the command line, if given."""
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else None
 
+
+def main():
+    include_dir, lib_dir, commit = option("--llama-include"), option("--llama-lib"), option("--llama-commit")
+    values = {include_dir, lib_dir, commit} - {None}
+    args = [a for a in sys.argv[1:] if not a.startswith("--") and a not in values]
+    assets = args[0] if args else os.environ.get("LLMCORE_ASSETS", "assets")
     texts = strings()
+    paths = {key: os.path.join(assets, "models", file) for key, file in MODELS.items()}
+    if lib_dir:
+        reference = ("llama.cpp %s: llama_tokenize(add_special=false, parse_special=...) on a "
+                     "vocab_only model (scripts/tokenizer_vectors.py LLAMA_HELPER)" % (commit or "(commit not given)"))
+        ids = llama_helper_encoders(include_dir, lib_dir, list(paths.values()), texts)
+    else:
+        if "--hf" in sys.argv:
+            import tokenizers
+            reference = ("Hugging Face tokenizers %s built from the GGUF vocabulary and merges "
+                         "(fallback: llama.cpp was not available)" % tokenizers.__version__)
+            make = hf_encoder
+        else:
+            import llama_cpp
+            reference = ("llama.cpp tokenizer via llama-cpp-python %s, "
+                         "Llama(vocab_only=True).tokenize(add_bos=False, special=...)" % llama_cpp.__version__)
+            make = llama_cpp_encoder
+        ids = {}
+        for path in paths.values():
+            encode = make(path)
+            ids[path] = ([encode(t, True) for t in texts], [encode(t, False) for t in texts])
+
     result = {"generator": "scripts/tokenizer_vectors.py", "reference": reference,
               "strings": texts, "models": {}}
     for key, file in MODELS.items():
-        encode = make(os.path.join(assets, "models", file))
-        result["models"][key] = {
-            "file": file,
-            "special": [encode(t, True) for t in texts],
-            "plain": [encode(t, False) for t in texts],
-        }
+        special, plain = ids[paths[key]]
+        result["models"][key] = {"file": file, "special": special, "plain": plain}
     # One case per line keeps diffs readable.
     w = sys.stdout.write
     w("{\n")

@@ -402,7 +402,7 @@ mod tests {
         (toks, types)
     }
 
-    fn build<'a>(toks: &'a [String], types: &[i32]) -> Tokenizer {
+    fn build(toks: &[String], types: &[i32]) -> Tokenizer {
         let v = Vocab {
             model: "gpt2",
             pre: "gpt2",

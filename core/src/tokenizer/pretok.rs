@@ -160,18 +160,11 @@ impl Chars {
 
     /// Whether characters from `i` spell `lit`, with case folding of ASCII when `fold`.
     fn lit(&self, i: usize, n: usize, lit: &str, fold: bool) -> bool {
-        let mut k = i;
-        for l in lit.chars() {
-            if k >= n {
-                return false;
-            }
-            let c = self.chars[k];
-            if !(c == l || (fold && c.to_ascii_lowercase() == l)) {
-                return false;
-            }
-            k += 1;
-        }
-        true
+        i + lit.len() <= n
+            && lit
+                .chars()
+                .zip(&self.chars[i..])
+                .all(|(l, &c)| c == l || (fold && c.to_ascii_lowercase() == l))
     }
 
     /// The contraction alternatives `'s|'t|'re|'ve|'m|'ll|'d` (ASCII case-insensitive when
