@@ -7,8 +7,8 @@
 //!    text is then ordinary text), as in llama.cpp and Hugging Face `tokenizers`;
 //! 2. each remaining text fragment is split by the pre-tokenizer named by `tokenizer.ggml.pre`
 //!    ([`PreTokenizer`]);
-//! 3. each piece is spelled in bytes and merged by BPE rank ([`bpe`]); bytes without a token are
-//!    dropped (see [`Tokenizer::encode`]).
+//! 3. each piece is spelled in bytes and merged by BPE rank (module `bpe`); bytes without a
+//!    token are dropped (see [`Tokenizer::encode`]).
 //!
 //! No BOS token is added: both supported models set `add_bos_token = false`; callers that want
 //! one prepend [`Tokenizer::bos`].
@@ -449,6 +449,28 @@ mod tests {
         assert_eq!(t.encode("", true).unwrap(), Vec::<u32>::new());
         let s = "naïve 東京 🙂 x";
         assert_eq!(t.decode(&t.encode(s, true).unwrap()).unwrap(), s);
+    }
+
+    proptest::proptest! {
+        /// With every byte in the vocabulary, decode inverts encode; streaming any id sequence
+        /// gives the same text as decoding it at once.
+        #[test]
+        fn round_trip_and_stream(text in "\\PC{0,30}|[ \t\n<|end>x'a-z0-9]{0,30}",
+                                 ids in proptest::collection::vec(0u32..262, 0..20)) {
+            let (toks, types) = tiny();
+            let t = build(&toks, &types);
+            for special in [true, false] {
+                let enc = t.encode(&text, special).unwrap();
+                proptest::prop_assert_eq!(t.decode(&enc).unwrap(), text.clone());
+            }
+            let mut stream = StreamDecoder::new();
+            let mut streamed = String::new();
+            for &id in &ids {
+                streamed += &stream.push(&t, id).unwrap();
+            }
+            streamed += &stream.finish();
+            proptest::prop_assert_eq!(streamed, t.decode(&ids).unwrap());
+        }
     }
 
     #[test]

@@ -265,6 +265,23 @@ mod tests {
         out.iter().map(|&(a, b)| &text[a..b]).collect()
     }
 
+    proptest::proptest! {
+        /// Pieces are non-empty, in order, and cover the text exactly, for any text.
+        #[test]
+        fn pieces_cover_text(text in "\\PC{0,40}|[ \t\r\n'a-zA-Z0-9.é中😀\u{301}]{0,40}") {
+            for p in [PreTokenizer::Gpt2, PreTokenizer::SmolLm, PreTokenizer::Qwen2] {
+                let mut out = Vec::new();
+                p.split(&text, &mut out);
+                let mut at = 0;
+                for &(a, b) in &out {
+                    proptest::prop_assert!(a == at && b > a);
+                    at = b;
+                }
+                proptest::prop_assert_eq!(at, text.len());
+            }
+        }
+    }
+
     #[test]
     fn classes() {
         assert_eq!(class_of('é'), Class::Letter);
