@@ -17,7 +17,7 @@ use std::time::Duration;
 
 /// Weight types measured. F32 only until the quantized block types land; then add
 /// `GgmlType::Q4_1` and `GgmlType::Q8_0` (the types of the SmolLM2 file).
-const WEIGHT_TYPES: &[GgmlType] = &[GgmlType::F32];
+const WEIGHT_TYPES: &[GgmlType] = &[GgmlType::F32, GgmlType::Q4_1, GgmlType::Q8_0];
 
 /// (rows, cols) of the SmolLM2 projections: attention q/o, ffn gate/up, ffn down, output.
 const SHAPES: &[(usize, usize)] = &[(576, 576), (1536, 576), (576, 1536), (49152, 576)];

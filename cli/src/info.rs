@@ -54,7 +54,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         ("tensor_count", Json::from(file.tensors.len() as u64)),
         (
             "tensor_types",
-            Json::object(by_type.iter().map(|(n, c)| (*n, Json::from(*c as u64))).collect()),
+            Json::object(by_type.iter().map(|(n, c)| (*n, Json::from(*c as u64))).collect::<Vec<_>>()),
         ),
     ]);
     emit(&p, json, || {

@@ -15,10 +15,7 @@ pub mod matmul;
 pub mod norm;
 pub mod rope;
 
-// TEMPORARY: stands in for `crate::tensor::quant` until that module lands; delete
-// `quant_shim.rs` and point this alias at `crate::tensor::quant` at merge.
-mod quant_shim;
-use quant_shim as quant;
+use crate::tensor::quant;
 
 /// Dot product of two equally long f32 slices, accumulated in eight interleaved lanes
 /// (lane `i` sums the products at indices `i mod 8`), the lanes then summed pairwise and the

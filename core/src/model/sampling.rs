@@ -125,7 +125,7 @@ impl Sampler {
             let mut keep = cand.len();
             for (i, &pr) in probs.iter().enumerate() {
                 acc += pr;
-                if acc >= p.top_p {
+                if acc >= p.top_p as f64 {
                     keep = i + 1;
                     break;
                 }

@@ -21,7 +21,7 @@ mod stream;
 mod unicode_tables;
 
 // `from_gguf` needs `crate::io::gguf` (the GGUF reader); enabled when that module is merged.
-// mod gguf;
+mod gguf;
 
 pub use bytes::byte_to_char;
 pub use chat::ChatTemplate;
