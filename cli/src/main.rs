@@ -48,7 +48,9 @@ fn main() -> ExitCode {
             print!("{COMMANDS}");
             return ExitCode::SUCCESS;
         }
-        other => Err(Failure::Usage(format!("unknown command '{other}'\n\n{COMMANDS}"))),
+        other => Err(Failure::Usage(format!(
+            "unknown command '{other}'\n\n{COMMANDS}"
+        ))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
