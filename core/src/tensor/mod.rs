@@ -163,7 +163,12 @@ impl<'a> WeightView<'a> {
                 data.len()
             )));
         }
-        Ok(WeightView { ty, rows, cols, data })
+        Ok(WeightView {
+            ty,
+            rows,
+            cols,
+            data,
+        })
     }
 
     /// Bytes of one row.
