@@ -11,7 +11,8 @@
 //!   tensors whose producer does not communicate may use a window.
 //!
 //! Tensors are decided in reverse topological order, so every consumer of `i` is decided first
-//! and `i`'s latest feasible slot is known. Two dominance rules keep the search small without
+//! and `i`'s latest feasible slot is known: the earliest of its own deadline, its dropped
+//! consumers' slots and its inputs' deadlines. Two dominance rules keep the search small without
 //! losing optimality: of the two exposed slots only the latest feasible one is tried (same
 //! exposed time, no more memory, looser constraints on `i`'s own inputs), and a tensor whose
 //! consumers' slots already break its deadline ends the branch.
@@ -141,6 +142,13 @@ fn descend(st: &mut State, remaining: usize, v: &mut impl Visitor) {
             if s < earliest {
                 earliest = s;
             }
+        }
+    }
+    // i's producer reads its inputs, which must still be alive: not past their own deadlines.
+    for &d in &spec.deps {
+        let dl = Slot::deadline(graph.tensors[d].segment);
+        if dl < earliest {
+            earliest = dl;
         }
     }
     // Stored.

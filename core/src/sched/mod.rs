@@ -158,6 +158,13 @@ fn prepare(setup: &Setup) -> Result<Prepared> {
     })
 }
 
+/// The layer cost model and the scheduling problem of every stage of a setup (what the
+/// solvers and the checker work on).
+pub fn stage_problems(setup: &Setup) -> Result<(LayerCost, Vec<StageProblem>)> {
+    let prep = prepare(setup)?;
+    Ok((prep.cost, prep.problems))
+}
+
 fn gb(bytes: u64) -> f64 {
     bytes as f64 / 1e9
 }
