@@ -105,7 +105,7 @@ impl Hardware {
             "memory_efficiency" => &mut self.memory_efficiency,
             "overlap_efficiency" => &mut self.overlap_efficiency,
             "gpus_per_node" => {
-                if !(value >= 1.0 && value <= 1024.0 && value == (value as usize) as f64) {
+                if !((1.0..=1024.0).contains(&value) && value == (value as usize) as f64) {
                     return Err(Error::invalid(format!(
                         "hardware key 'gpus_per_node' must be a whole number in 1..=1024, got {value}"
                     )));
@@ -214,6 +214,7 @@ impl Hardware {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn presets_and_keys() {
