@@ -308,17 +308,17 @@ fn least_message(setup: &Setup, prep: &Prepared) -> String {
         .map(|(i, pr)| (i, lynx_opt::minimum_peak_bytes(&prep.cost.graph, pr)))
         .max_by_key(|&(_, b)| b)
         .unwrap_or((0, 0));
+    let lead = format!(
+        "the leanest schedule needs {:.2} GB (stage {stage})",
+        gb(least)
+    );
     if least > setup.budget_bytes {
         format!(
-            "no schedule fits: the leanest needs {:.2} GB on stage {stage}; raise --memory-gb to at least {:.2} or add tensor/pipeline parallelism",
-            gb(least),
+            "{lead}, so no schedule fits: raise --memory-gb to at least {:.2} or add tensor/pipeline parallelism",
             gb(least)
         )
     } else {
-        format!(
-            "the leanest schedule needs {:.2} GB (stage {stage}), so opt, heu or checkmate may fit",
-            gb(least)
-        )
+        format!("{lead}, so opt, heu or checkmate fit")
     }
 }
 
@@ -326,7 +326,7 @@ fn budget_error(setup: &Setup, prep: &Prepared, policy: Policy) -> Error {
     let what = match policy {
         Policy::Full => "even recomputing every layer does not fit",
         Policy::LynxHeu => "no plan shared by all layers of a stage fits",
-        _ => "no schedule fits",
+        _ => "nothing fits",
     };
     Error::invalid(format!(
         "policy {}: {what} in {:.2} GB; {}",
