@@ -372,3 +372,86 @@ fn read_flat_json(path: &str) -> Result<Vec<(String, Value)>, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> String {
+        let path =
+            std::env::temp_dir().join(format!("llmcore-schedule-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn reads_config_files() {
+        let m = write(
+            "m.json",
+            r#"{"name": "tiny", "layers": 4, "hidden": 256, "heads": 4}"#,
+        );
+        let model = load_model(&m).unwrap();
+        assert_eq!(
+            (model.layers, model.hidden, model.heads, model.vocab),
+            (4, 256, 4, 51200)
+        );
+        let h = write(
+            "h.json",
+            r#" {"base": "h100", "matmul_efficiency": 0.5, "internode_gb_s": 1e2} "#,
+        );
+        let hw = load_hardware(&h).unwrap();
+        assert_eq!(
+            (hw.peak_tflops, hw.matmul_efficiency, hw.internode_gb_s),
+            (989.0, 0.5, 100.0)
+        );
+        for (name, text, want) in [
+            ("a.json", r#"{"layers": 4,}"#, "expected a string"),
+            (
+                "b.json",
+                r#"{"layers": 4.5, "hidden": 256, "heads": 4}"#,
+                "positive whole number",
+            ),
+            (
+                "c.json",
+                r#"{"hidden": 256, "heads": 4}"#,
+                "missing key 'layers'",
+            ),
+            ("d.json", r#"{"layers": 4} x"#, "trailing"),
+        ] {
+            let e = load_model(&write(name, text)).unwrap_err();
+            assert!(e.contains(want), "{name}: {e}");
+        }
+        let e = load_hardware(&write("e.json", r#"{"warp_drive": 1}"#)).unwrap_err();
+        assert!(
+            e.contains("unknown hardware profile key 'warp_drive'"),
+            "{e}"
+        );
+        assert!(load_model("/nonexistent/x.json").is_err());
+    }
+
+    #[test]
+    fn arguments_are_checked() {
+        let args = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let e = run(&args("--model gpt-1.3b --micro-batch 1"), false).unwrap_err();
+        assert!(e.contains("--global-batch is required"), "{e}");
+        let e = run(
+            &args("--model gpt-1.3b --micro-batch x --global-batch 8"),
+            false,
+        )
+        .unwrap_err();
+        assert!(e.contains("whole number"), "{e}");
+        let e = run(
+            &args("--model gpt-1.3b --micro-batch 1 --global-batch 8 --policy fastest"),
+            false,
+        )
+        .unwrap_err();
+        assert!(e.contains("unknown policy"), "{e}");
+        let e = run(
+            &args("--model gpt-1.3b --micro-batch 1 --global-batch 8 --colour red"),
+            false,
+        )
+        .unwrap_err();
+        assert!(e.contains("unknown option --colour"), "{e}");
+        run(&args("--model gpt-1.3b --tp 2 --pp 2 --micro-batch 1 --global-batch 8 --policy selective"), false).unwrap();
+    }
+}

@@ -104,6 +104,13 @@ impl Training {
     }
 }
 
+/// Most micro-batches per step the simulator accepts.
+pub const MAX_MICRO_BATCHES: usize = 1 << 20;
+
+/// Largest byte total a configuration may reach (activations of every layer times the pipeline
+/// depth, plus model state); far below `u64::MAX`, far above any real GPU.
+pub const MAX_MODELED_BYTES: f64 = 1e17;
+
 /// Checks a model and a layout against each other; every message names the values at fault.
 pub fn validate(model: &ModelConfig, train: &Training, hw: &Hardware) -> Result<()> {
     hw.validate()?;
@@ -161,6 +168,18 @@ pub fn validate(model: &ModelConfig, train: &Training, hw: &Hardware) -> Result<
             train.seq
         )));
     }
+    for (what, v) in [
+        ("tp", train.tp),
+        ("pp", train.pp),
+        ("dp", train.dp),
+        ("micro-batch", train.micro_batch),
+    ] {
+        if v > 1 << 20 {
+            return Err(Error::invalid(format!(
+                "{what} {v} is beyond the modelled range (at most 1048576)"
+            )));
+        }
+    }
     let per_step = train.micro_batch * train.dp;
     if train.global_batch % per_step != 0 {
         return Err(Error::invalid(format!(
@@ -168,8 +187,28 @@ pub fn validate(model: &ModelConfig, train: &Training, hw: &Hardware) -> Result<
             train.global_batch, train.micro_batch, train.dp
         )));
     }
-    if !(train.bytes_per_param > 0.0) {
-        return Err(Error::invalid("bytes per parameter must be positive"));
+    if !(train.bytes_per_param > 0.0 && train.bytes_per_param < 1e3) {
+        return Err(Error::invalid("bytes per parameter must lie in (0, 1000)"));
+    }
+    // Keep every byte count far from u64 overflow and the simulation small.
+    if train.micro_batches() > MAX_MICRO_BATCHES {
+        return Err(Error::invalid(format!(
+            "{} micro-batches per step; at most {MAX_MICRO_BATCHES} are simulated",
+            train.micro_batches()
+        )));
+    }
+    let layer = megatron_activation_bytes(model, train, MegatronRecompute::None);
+    let state = model.layers as f64 * model.params_per_layer() * train.bytes_per_param
+        + 2.0
+            * (model.vocab as f64 + train.seq as f64)
+            * model.hidden as f64
+            * train.bytes_per_param;
+    let logits = 6.0 * train.seq as f64 * train.micro_batch as f64 * model.vocab as f64;
+    let extent = model.layers as f64 * layer * train.pp as f64 + state + logits;
+    if !(extent < MAX_MODELED_BYTES) {
+        return Err(Error::invalid(format!(
+            "configuration too large to model: about {extent:.3e} bytes of activations and state (limit {MAX_MODELED_BYTES:.0e})"
+        )));
     }
     Ok(())
 }
@@ -708,5 +747,16 @@ mod tests {
         let e = validate(&odd, &train, &hw).unwrap_err().to_string();
         assert!(e.contains("hidden size 2000"), "{e}");
         assert!(ModelConfig::preset("gpt-7t").is_err());
+        // Absurd sizes are refused before any byte count could overflow.
+        let (model, mut train) = setup("gpt-1.3b", 1, false);
+        train.seq = usize::MAX / 4;
+        let e = validate(&model, &train, &hw).unwrap_err().to_string();
+        assert!(e.contains("too large to model"), "{e}");
+        train.seq = 2048;
+        train.dp = usize::MAX / 2;
+        assert!(validate(&model, &train, &hw)
+            .unwrap_err()
+            .to_string()
+            .contains("beyond the modelled range"));
     }
 }

@@ -123,8 +123,13 @@ impl Hardware {
         self.validate()
     }
 
-    /// Checks that every rate is positive and every efficiency lies in (0, 1].
+    /// Checks that every rate is positive, every efficiency lies in (0, 1] and a node has a GPU.
     pub fn validate(&self) -> Result<()> {
+        if self.gpus_per_node == 0 {
+            return Err(Error::invalid(
+                "hardware 'gpus_per_node' must be at least 1",
+            ));
+        }
         let positive = [
             ("peak_tflops", self.peak_tflops),
             ("hbm_gb_s", self.hbm_gb_s),
