@@ -151,21 +151,21 @@ pub fn replay(
                 }
             }
             if let Some(segment) = segment {
-                for i in 0..n {
-                    if graph.tensors[i].segment != segment {
+                for (t, state) in graph.tensors.iter().zip(life.iter_mut()) {
+                    if t.segment != segment {
                         continue;
                     }
-                    match life[i] {
+                    match *state {
                         Life::Stored => {}
-                        Life::Recomputed => live -= graph.tensors[i].bytes,
+                        Life::Recomputed => live -= t.bytes,
                         _ => {
                             return Err(Error::invalid(format!(
                                 "layer {layer}: the backward needs '{}', which was dropped and not recomputed in time",
-                                graph.tensors[i].name
+                                t.name
                             )))
                         }
                     }
-                    life[i] = Life::Gone;
+                    *state = Life::Gone;
                 }
             }
         }

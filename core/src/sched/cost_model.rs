@@ -205,7 +205,7 @@ pub fn validate(model: &ModelConfig, train: &Training, hw: &Hardware) -> Result<
             * train.bytes_per_param;
     let logits = 6.0 * train.seq as f64 * train.micro_batch as f64 * model.vocab as f64;
     let extent = model.layers as f64 * layer * train.pp as f64 + state + logits;
-    if !(extent < MAX_MODELED_BYTES) {
+    if extent.is_nan() || extent >= MAX_MODELED_BYTES {
         return Err(Error::invalid(format!(
             "configuration too large to model: about {extent:.3e} bytes of activations and state (limit {MAX_MODELED_BYTES:.0e})"
         )));
