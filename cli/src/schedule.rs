@@ -11,6 +11,7 @@
 //! search time (the benchmark table of BENCHMARKS.md).
 
 use llmcore::sched::{
+    comparison_json,
     cost_model::{ModelConfig, Training},
     hardware::Hardware,
     plan,
@@ -134,18 +135,11 @@ fn table(setup: &Setup, json: bool) -> Result<(), String> {
         })
         .collect();
     if json {
-        let items: Vec<String> = rows
+        let view: Vec<_> = rows
             .iter()
-            .map(|(p, r, s)| match r {
-                Ok(plan) => format!(
-                    "{{\"policy\":\"{}\",\"search_s\":{s},\"plan\":{}}}",
-                    p.name(),
-                    plan.to_json()
-                ),
-                Err(e) => format!("{{\"policy\":\"{}\",\"error\":{:?}}}", p.name(), e),
-            })
+            .map(|(p, r, s)| (*p, r.as_ref().map_err(Clone::clone), *s))
             .collect();
-        println!("[{}]", items.join(","));
+        println!("{}", comparison_json(&view));
         return Ok(());
     }
     let (m, t) = (&setup.model, &setup.training);

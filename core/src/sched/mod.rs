@@ -25,7 +25,7 @@ pub mod lynx_opt;
 pub mod pipeline;
 pub mod policy;
 mod report;
-pub use report::MegatronRecompute;
+pub use report::{comparison_json, MegatronRecompute};
 
 use crate::{Error, Result};
 use alloc::{format, string::String, vec::Vec};

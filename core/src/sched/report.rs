@@ -1,10 +1,11 @@
 //! The plan as Megatron-LM flags and as JSON.
 //!
-//! All JSON text of this module is built in [`Plan::to_json`] (one place, so it can move onto
-//! the crate's JSON value type without touching anything else).
+//! All JSON text of the planner is built here, in [`Plan::to_json`] and [`comparison_json`]
+//! with the two helpers `esc` and `list` (one place, so it can move onto the crate's JSON value
+//! type without touching anything else).
 
 use super::cost_model::tensor;
-use super::policy::LayerPlan;
+use super::policy::{LayerPlan, Policy};
 use super::Plan;
 use alloc::{format, string::String, vec, vec::Vec};
 use core::fmt::Write;
@@ -41,6 +42,26 @@ fn kind(plan: &LayerPlan) -> Kind {
     } else {
         Kind::Other
     }
+}
+
+fn esc(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+fn list(items: &[String]) -> String {
+    let v: Vec<String> = items.iter().map(|s| esc(s)).collect();
+    format!("[{}]", v.join(","))
 }
 
 impl Plan {
@@ -125,25 +146,6 @@ impl Plan {
     /// The plan as a JSON object: setup, predictions, per-stage schedule (runs of identical
     /// layers), Megatron-LM flags.
     pub fn to_json(&self) -> String {
-        fn esc(s: &str) -> String {
-            let mut o = String::from("\"");
-            for c in s.chars() {
-                match c {
-                    '"' => o.push_str("\\\""),
-                    '\\' => o.push_str("\\\\"),
-                    c if (c as u32) < 0x20 => {
-                        let _ = write!(o, "\\u{:04x}", c as u32);
-                    }
-                    c => o.push(c),
-                }
-            }
-            o.push('"');
-            o
-        }
-        fn list(items: &[String]) -> String {
-            let v: Vec<String> = items.iter().map(|s| esc(s)).collect();
-            format!("[{}]", v.join(","))
-        }
         let (m, t, hw) = (
             &self.setup.model,
             &self.setup.training,
@@ -243,4 +245,21 @@ impl Plan {
         );
         o
     }
+}
+
+/// Several policies' outcomes side by side (what `llmcore schedule --policy all --json`
+/// prints): per row the policy, the search seconds, and the plan or the error.
+pub fn comparison_json(rows: &[(Policy, core::result::Result<&Plan, String>, f64)]) -> String {
+    let items: Vec<String> = rows
+        .iter()
+        .map(|(p, r, search_s)| match r {
+            Ok(plan) => format!(
+                "{{\"policy\":{},\"search_s\":{search_s},\"plan\":{}}}",
+                esc(p.name()),
+                plan.to_json()
+            ),
+            Err(e) => format!("{{\"policy\":{},\"error\":{}}}", esc(p.name()), esc(e)),
+        })
+        .collect();
+    format!("[{}]", items.join(","))
 }
