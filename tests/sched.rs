@@ -445,3 +445,56 @@ fn json_report_carries_schedule_and_flags() {
     let p = plan(&setup, Policy::LynxHeu).unwrap();
     assert!(p.to_json().contains("\"simulated\":true"));
 }
+
+/// On the real GPT layer graph (one layer, windows closed) the Checkmate optimum equals
+/// exhaustive search over {stored, before MLP, before attention}^12 judged by the checker, at
+/// budgets from the leanest schedule to everything stored.
+#[test]
+fn checkmate_is_exact_on_the_gpt_layer() {
+    let mut setup = benchmark_setup("gpt-2.7b", 4, 32, 4);
+    setup.training.global_batch = 32 * 4;
+    let (cost, problems) = stage_problems(&setup).unwrap();
+    let g = &cost.graph;
+    let base = StageProblem {
+        budget_bytes: u64::MAX,
+        ..problems[0].clone()
+    };
+    assert_eq!(base.layers, 1);
+    let k = g.tensors.len();
+    let options = [None, Some(Slot::Exposed1), Some(Slot::Exposed2)];
+    let mut outcomes: Vec<(u64, f64)> = Vec::new();
+    for mut code in 0..3usize.pow(k as u32) {
+        let plan: LayerPlan = (0..k)
+            .map(|_| {
+                let o = options[code % 3];
+                code /= 3;
+                o
+            })
+            .collect();
+        if let Ok(c) = checker::replay(g, &base, &[plan]) {
+            outcomes.push((c.peak_bytes, c.exposed_s));
+        }
+    }
+    let least = outcomes.iter().map(|o| o.0).min().unwrap();
+    let most = outcomes.iter().map(|o| o.0).max().unwrap();
+    for step in 0..=8 {
+        let budget = least + (most - least) / 8 * step;
+        let truth = outcomes
+            .iter()
+            .filter(|o| o.0 <= budget)
+            .map(|o| o.1)
+            .fold(f64::INFINITY, f64::min);
+        let problem = StageProblem {
+            budget_bytes: budget,
+            ..base.clone()
+        };
+        let cm = checkmate::solve_stage(g, &problem).expect("feasible");
+        let check = checker::check_stage(g, &problem, &cm.layers).unwrap();
+        assert!(
+            close(check.exposed_s, truth),
+            "budget {budget}: {} vs {truth}",
+            check.exposed_s
+        );
+        assert_eq!(lynx_opt::minimum_peak_bytes(g, &problem), least);
+    }
+}
