@@ -22,7 +22,7 @@ for cfg in "gpt-1.3b 2 2 16" "gpt-2.7b 4 2 16" "gpt-6.7b 8 2 16" "gpt-13b 8 4 8"
     > "$OUT/$1.json"
 done
 python3 - "$OUT" <<'PY'
-import json, os, sys
+import json, os, re, sys
 policies = ["none", "full", "selective", "checkmate", "opt", "heu"]
 runs = []
 for model in ["gpt-1.3b", "gpt-2.7b", "gpt-6.7b", "gpt-13b", "gpt-20b"]:
@@ -45,6 +45,9 @@ print()
 print("| model | " + " | ".join(policies) + " |")
 print("|---|" + "---|" * len(policies))
 for model, layout, rows in runs:
-    cells = [" ".join("%.1f" % s["peak_gb"] for s in rows[p]["plan"]["stages"]) if ok(rows[p]) else "-" for p in policies]
+    def need(r):
+        m = re.search(r"needs ([0-9.]+) GB on stage ([0-9]+)", r["error"])
+        return "needs %s on stage %s" % m.groups() if m else "-"
+    cells = [" ".join("%.1f" % s["peak_gb"] for s in rows[p]["plan"]["stages"]) if ok(rows[p]) else need(rows[p]) for p in policies]
     print("| %s | %s |" % (model, " | ".join(cells)))
 PY
