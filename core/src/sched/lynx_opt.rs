@@ -24,32 +24,35 @@
 use super::cost_model::LayerGraph;
 use super::layer_search::{search, Leaf, Partial, Visitor};
 use super::policy::{decode, LayerPlan, LayerSlots, StageProblem};
-use alloc::vec::Vec;
+use alloc::{collections::BTreeMap, vec::Vec};
 
-struct Collect(Vec<Leaf>);
+/// Keeps, per distinct (stored, transient), the plan with the least exposed time: the
+/// enumeration visits millions of plans but only thousands of memory outcomes.
+struct Collect(BTreeMap<(u64, u64), Leaf>);
 
 impl Visitor for Collect {
     fn prune(&self, _: &Partial) -> bool {
         false
     }
     fn leaf(&mut self, leaf: Leaf) {
-        self.0.push(leaf);
+        self.0
+            .entry((leaf.stored, leaf.transient))
+            .and_modify(|l| {
+                if leaf.exposed_s < l.exposed_s {
+                    *l = leaf;
+                }
+            })
+            .or_insert(leaf);
     }
 }
 
 /// All layer plans not dominated in (stored, transient, exposed), sorted by stored, then
-/// transient, then exposed.
+/// transient.
 pub fn layer_frontier(graph: &LayerGraph, slots: &LayerSlots, windows: bool) -> Vec<Leaf> {
-    let mut all = Collect(Vec::new());
+    let mut all = Collect(BTreeMap::new());
     search(graph, slots, windows, &mut all);
-    let mut leaves = all.0;
-    leaves.sort_by(|a, b| {
-        (a.stored, a.transient)
-            .cmp(&(b.stored, b.transient))
-            .then(a.exposed_s.total_cmp(&b.exposed_s))
-    });
     let mut front: Vec<Leaf> = Vec::new();
-    for p in leaves {
+    for p in all.0.into_values() {
         // Every point that can dominate p sorts before it.
         let dominated = front
             .iter()
@@ -405,14 +408,20 @@ mod tests {
             .any(|p| p.stored == g.total_bytes() && p.exposed_s == 0.0 && p.transient == 0));
         // Megatron's plans are feasible points of the search, hence dominated by the frontier.
         for plan in [megatron_full(&g), megatron_selective(&g)] {
-            let code = encode(&plan);
-            let mut all = Collect(Vec::new());
-            search(&g, &closed, false, &mut all);
-            let leaf = all
-                .0
-                .iter()
-                .find(|l| l.code == code)
-                .expect("Megatron plan is searched");
+            struct Find(u64, Option<Leaf>);
+            impl Visitor for Find {
+                fn prune(&self, _: &Partial) -> bool {
+                    false
+                }
+                fn leaf(&mut self, leaf: Leaf) {
+                    if leaf.code == self.0 {
+                        self.1 = Some(leaf);
+                    }
+                }
+            }
+            let mut find = Find(encode(&plan), None);
+            search(&g, &closed, false, &mut find);
+            let leaf = find.1.expect("Megatron plan is searched");
             assert!(front.iter().any(|q| q.stored <= leaf.stored
                 && q.transient <= leaf.transient
                 && q.exposed_s <= leaf.exposed_s));
