@@ -151,12 +151,6 @@ fn descend(st: &mut State, remaining: usize, v: &mut impl Visitor) {
             earliest = dl;
         }
     }
-    // Stored.
-    st.choice[i] = None;
-    st.stored += spec.bytes;
-    descend(st, i, v);
-    st.stored -= spec.bytes;
-
     let bytes = spec.bytes;
     let r = spec.recompute_s;
     let late = deadline > Slot::WindowB;
@@ -185,14 +179,21 @@ fn descend(st: &mut State, remaining: usize, v: &mut impl Visitor) {
             st.late -= bytes;
         }
     };
+    // Options in the order a bounded search profits from: hidden recomputation first (least
+    // memory at no time), the later window first (it does not add to the MLP-phase transient),
+    // then stored, then exposed.
     if st.windows && spec.window_ok {
-        if st.used_a + r <= st.slots.window_a_s + WINDOW_EPS_S {
-            place(st, Slot::WindowA, v);
-        }
         if earliest >= Slot::WindowB && st.used_b + r <= st.slots.window_b_s + WINDOW_EPS_S {
             place(st, Slot::WindowB, v);
         }
+        if st.used_a + r <= st.slots.window_a_s + WINDOW_EPS_S {
+            place(st, Slot::WindowA, v);
+        }
     }
+    st.choice[i] = None;
+    st.stored += bytes;
+    descend(st, i, v);
+    st.stored -= bytes;
     let exposed = if earliest >= Slot::Exposed2 {
         Some(Slot::Exposed2)
     } else if earliest >= Slot::Exposed1 {

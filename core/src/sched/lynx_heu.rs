@@ -9,7 +9,9 @@
 //! `C + n ((L - 1) stored(P) + stored(Q)) + max(transient(P), transient(Q)) <= M`.
 //! Each step is a branch and bound over one layer's decisions ([`super::layer_search`]): a
 //! branch ends when its exposed time already reaches the incumbent's, or when its stored and
-//! transient bytes so far (both only grow) already break the budget.
+//! transient bytes so far (both only grow) already break the budget. Among plans of equal
+//! exposed time the first found wins; the search order (windows, then stored, then exposed)
+//! makes it one that hides recomputation rather than one that stores everything.
 
 use super::cost_model::LayerGraph;
 use super::layer_search::{search, Leaf, Partial, Visitor};
@@ -17,8 +19,8 @@ use super::lynx_opt::StageSolution;
 use super::policy::{decode, StageProblem};
 use alloc::vec::Vec;
 
-/// Best plan under `base + mult * stored + max(floor, transient) <= limit`; ties go to the
-/// smaller memory.
+/// Best plan under `base + mult * stored + max(floor, transient) <= limit`: the first plan of
+/// least exposed time in the search order (which tries hidden recomputation first).
 struct BestUnder {
     base: u64,
     mult: u64,
@@ -42,21 +44,11 @@ impl BestUnder {
 impl Visitor for BestUnder {
     fn prune(&self, p: &Partial) -> bool {
         self.bytes(p.stored, p.transient) > self.limit
-            || self.best.is_some_and(|b| p.exposed_s > b.exposed_s)
+            || self.best.is_some_and(|b| p.exposed_s >= b.exposed_s)
     }
     fn leaf(&mut self, leaf: Leaf) {
-        let better = match self.best {
-            None => true,
-            Some(b) => {
-                leaf.exposed_s < b.exposed_s
-                    || (leaf.exposed_s == b.exposed_s
-                        && self.bytes(leaf.stored, leaf.transient)
-                            < self.bytes(b.stored, b.transient))
-            }
-        };
-        if better {
-            self.best = Some(leaf);
-        }
+        // Only strictly better plans get past `prune`.
+        self.best = Some(leaf);
     }
 }
 
