@@ -258,11 +258,6 @@ impl LayerGraph {
     pub fn total_bytes(&self) -> u64 {
         self.fixed_bytes + self.tensors.iter().map(|t| t.bytes).sum::<u64>()
     }
-
-    /// Index of a tensor by name.
-    pub fn index(&self, name: &str) -> Option<usize> {
-        self.tensors.iter().position(|t| t.name == name)
-    }
 }
 
 /// Indices of the GPT layer's tensors in [`layer_cost`]'s graph.
@@ -610,12 +605,6 @@ pub fn stage_extra_s(
     (f, bw)
 }
 
-/// All layers of the model, with their stage: stage `i` holds layers `[i L/p, (i+1) L/p)`.
-pub fn stage_layers(model: &ModelConfig, train: &Training) -> Vec<(usize, usize)> {
-    let per = model.layers / train.pp;
-    (0..train.pp).map(|i| (i * per, (i + 1) * per)).collect()
-}
-
 /// Micro-batches whose activations stage `i` holds at its peak under 1F1B: `min(p - i, m)`.
 pub fn in_flight(train: &Training, stage: usize) -> usize {
     let m = train.micro_batches();
@@ -647,34 +636,20 @@ pub fn step_tail_s(model: &ModelConfig, train: &Training, hw: &Hardware) -> f64 
     let params = (0..train.pp)
         .map(|i| stage_params(model, train, i))
         .fold(0.0, f64::max);
-    let ranks_cross = train.tp * train.dp > hw.gpus_per_node;
-    let ring = if train.dp > 1 {
-        let d = train.dp as f64;
-        let bytes = 4.0 * params;
-        let (bw, lat) = if ranks_cross {
-            (
-                hw.internode_gb_s * 1e9 / hw.gpus_per_node as f64,
-                hw.internode_latency_us * 1e-6,
-            )
-        } else {
-            (hw.nvlink_gb_s * 1e9, hw.nvlink_latency_us * 1e-6)
-        };
-        2.0 * (d - 1.0) / d * bytes / bw + 2.0 * (d - 1.0) * lat
-    } else {
-        0.0
-    };
+    // Data-parallel peers are tp ranks apart: the group leaves the node when tp * dp does.
+    let across = train.tp * train.dp > hw.gpus_per_node;
+    let ring = hw.ring_all_reduce_s(4.0 * params, train.dp, across);
     ring + hw.kernel_s(0.0, 2.0 * train.bytes_per_param * params)
-}
-
-/// Bytes of the listed tensors of a graph.
-pub fn bytes_of(graph: &LayerGraph, which: &[usize]) -> u64 {
-    which.iter().map(|&i| graph.tensors[i].bytes).sum()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::string::ToString;
+
+    fn bytes_of(graph: &LayerGraph, which: &[usize]) -> u64 {
+        which.iter().map(|&i| graph.tensors[i].bytes).sum()
+    }
 
     fn setup(name: &str, t: usize, sp: bool) -> (ModelConfig, Training) {
         let model = ModelConfig::preset(name).unwrap();

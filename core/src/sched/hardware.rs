@@ -182,17 +182,28 @@ impl Hardware {
     /// Ring all-reduce of `bytes` over `ranks` GPUs: `2 (r-1)/r * bytes / bw + 2 (r-1) * latency`
     /// (Patarasuk & Yuan's bandwidth-optimal ring), on NVLink when the group fits in a node.
     pub fn all_reduce_s(&self, bytes: f64, ranks: usize) -> f64 {
-        2.0 * self.half_collective_s(bytes, ranks)
+        self.ring_all_reduce_s(bytes, ranks, ranks > self.gpus_per_node)
+    }
+
+    /// The same ring all-reduce with the link given: across nodes or over NVLink (a strided
+    /// group such as data parallelism can span nodes with few ranks).
+    pub fn ring_all_reduce_s(&self, bytes: f64, ranks: usize, across_nodes: bool) -> f64 {
+        2.0 * self.ring_pass_s(bytes, ranks, across_nodes)
     }
 
     /// Ring all-gather or reduce-scatter of `bytes` (the full tensor) over `ranks` GPUs: half
     /// of an all-reduce.
     pub fn half_collective_s(&self, bytes: f64, ranks: usize) -> f64 {
+        self.ring_pass_s(bytes, ranks, ranks > self.gpus_per_node)
+    }
+
+    /// One pass around the ring: `(r-1)/r * bytes / bw + (r-1) * latency`.
+    fn ring_pass_s(&self, bytes: f64, ranks: usize, across_nodes: bool) -> f64 {
         if ranks <= 1 {
             return 0.0;
         }
         let r = ranks as f64;
-        let (bw, lat) = self.link(ranks > self.gpus_per_node);
+        let (bw, lat) = self.link(across_nodes);
         (r - 1.0) / r * bytes / bw + (r - 1.0) * lat
     }
 

@@ -67,8 +67,7 @@ pub struct StageReport {
     pub exposed_s: f64,
     /// Recompute seconds hidden in tensor-parallel windows per micro-batch.
     pub hidden_tp_s: f64,
-    /// Recompute seconds placed in the pipeline window per micro-batch, and that window's
-    /// capacity.
+    /// Recompute seconds placed in the pipeline window per micro-batch.
     pub pipeline_window_s: f64,
     /// Capacity of the pipeline window in recompute seconds.
     pub pipeline_capacity_s: f64,
