@@ -444,6 +444,24 @@ fn json_report_carries_schedule_and_flags() {
     assert!(j.starts_with('{') && j.ends_with('}'));
     let p = plan(&setup, Policy::LynxHeu).unwrap();
     assert!(p.to_json().contains("\"simulated\":true"));
+    // Megatron full: block recomputation of the same bottom N layers on every stage.
+    let setup = Setup {
+        budget_bytes: 60_000_000_000,
+        ..benchmark_setup("gpt-13b", 8, 4, 8)
+    };
+    let p = plan(&setup, Policy::Full).unwrap();
+    let flags = p.megatron_recompute().flags.join(" ");
+    let n = p.stages[0]
+        .layers
+        .iter()
+        .filter(|l| l.iter().all(|s| s.is_some()))
+        .count();
+    assert!(n > 0 && n < 10, "{n}");
+    assert_eq!(
+        flags,
+        format!("--recompute-granularity full --recompute-method block --recompute-num-layers {n}")
+    );
+    assert!(p.stages.iter().all(|s| s.peak_bytes <= setup.budget_bytes));
 }
 
 /// On the real GPT layer graph (one layer, windows closed) the Checkmate optimum equals
