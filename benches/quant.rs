@@ -10,21 +10,9 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use llmcore::tensor::quant::{
-    dequantize_row, quantize_row, vec_dot_fn, vec_dot_fn_portable, vec_dot_type,
+    dequantize_row, quantize_row, vec_dot_fn, vec_dot_fn_portable, vec_dot_type, WEIGHT_TYPES,
 };
 use llmcore::tensor::GgmlType;
-
-const TYPES: [GgmlType; 9] = [
-    GgmlType::Q4_0,
-    GgmlType::Q4_1,
-    GgmlType::Q5_0,
-    GgmlType::Q8_0,
-    GgmlType::Q4K,
-    GgmlType::Q6K,
-    GgmlType::F32,
-    GgmlType::F16,
-    GgmlType::BF16,
-];
 
 /// xorshift64 bytes, deterministic across runs.
 fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
@@ -98,7 +86,7 @@ fn row_lengths(ty: GgmlType) -> [usize; 2] {
 
 fn bench_vec_dot(c: &mut Criterion) {
     let mut g = c.benchmark_group("vec_dot");
-    for ty in TYPES {
+    for ty in WEIGHT_TYPES {
         for n in row_lengths(ty) {
             let w = weights(ty, 1, n);
             let a = activations(ty, n);
@@ -147,7 +135,7 @@ fn bench_gemv(c: &mut Criterion) {
 
 fn bench_dequantize(c: &mut Criterion) {
     let mut g = c.benchmark_group("dequantize_row");
-    for ty in TYPES {
+    for ty in WEIGHT_TYPES {
         let n = 1536;
         let w = weights(ty, 1, n);
         let mut out = vec![0.0f32; n];

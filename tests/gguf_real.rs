@@ -2,21 +2,14 @@
 //! the `gguf` Python package (gguf-py 0.19.0, `GGUFReader`). The assets are required: run
 //! `scripts/fetch-assets.sh` (or point `LLMCORE_ASSETS` at a folder holding `models/`).
 
+mod common;
+
 use llmcore::io::{write_gguf, GgufFile, Value};
 use llmcore::tensor::GgmlType;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 fn model(name: &str) -> GgufFile {
-    let dir = std::env::var_os("LLMCORE_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets"));
-    let path = dir.join("models").join(name);
-    assert!(
-        path.is_file(),
-        "asset {} is missing: run scripts/fetch-assets.sh (or set LLMCORE_ASSETS)",
-        path.display()
-    );
+    let path = common::asset(&format!("models/{}", name));
     GgufFile::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

@@ -3,28 +3,21 @@
 //! Needs the GGUF assets: `scripts/fetch-assets.sh` (or point `LLMCORE_ASSETS` at a folder
 //! holding `models/`).
 
+mod common;
+
 use llmcore::io::gguf::GgufFile;
 use llmcore::io::json::{self, Json};
 use llmcore::tokenizer::{StreamDecoder, Tokenizer};
 use llmcore::Error;
-use std::path::PathBuf;
 
 fn tokenizer(file: &str) -> Tokenizer {
-    let dir = std::env::var_os("LLMCORE_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets"));
-    let path = dir.join("models").join(file);
-    assert!(
-        path.is_file(),
-        "asset {} is missing: run scripts/fetch-assets.sh (or set LLMCORE_ASSETS)",
-        path.display()
-    );
+    let path = common::asset(&format!("models/{}", file));
     let gguf = GgufFile::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     Tokenizer::from_gguf(&gguf).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn vectors() -> Json {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tokenizer/vectors.json");
+    let path = common::fixture("tokenizer/vectors.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     json::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

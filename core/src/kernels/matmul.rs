@@ -316,20 +316,7 @@ mod tests {
     use crate::kernels::TestRng;
     use half::f16;
 
-    /// Weight types every matmul test runs on. TEMPORARY (until `tensor::quant` lands): only the
-    /// float types the shim implements; at merge add BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2K,
-    /// Q3K, Q4K, Q5K and Q6K (`random_weight` already builds all of them).
-    const WEIGHT_TYPES: &[GgmlType] = &[
-        GgmlType::F32,
-        GgmlType::F16,
-        GgmlType::BF16,
-        GgmlType::Q4_0,
-        GgmlType::Q4_1,
-        GgmlType::Q5_0,
-        GgmlType::Q8_0,
-        GgmlType::Q4K,
-        GgmlType::Q6K,
-    ];
+    use crate::tensor::quant::WEIGHT_TYPES;
 
     /// Byte offsets of the f16 scale fields (`d`, and `m` / `dmin`) inside one block, per ggml's
     /// block layouts; every other byte of a block may take any value.

@@ -39,6 +39,20 @@ use alloc::format;
 /// [`super::WeightView`] and a row quantized with [`quantize_row`] have checked both lengths.
 pub type VecDotFn = fn(w: &[u8], act: &[u8], n: usize) -> f32;
 
+/// Every weight type the fast and exact paths can multiply (each has a [`vec_dot_fn`] and a
+/// [`dequantize_row`]).
+pub const WEIGHT_TYPES: [GgmlType; 9] = [
+    GgmlType::F32,
+    GgmlType::F16,
+    GgmlType::BF16,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q8_0,
+    GgmlType::Q4K,
+    GgmlType::Q6K,
+];
+
 /// Bytes of `n` elements of `ty`, or an error naming `what` when `n` is not a whole number of
 /// blocks.
 fn row_bytes(ty: GgmlType, n: usize, what: &str) -> Result<usize> {

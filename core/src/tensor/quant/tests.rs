@@ -355,18 +355,7 @@ fn activation_round_trip_error_bounds() {
 
 // ---- kernels ----
 
-/// All weight types with a kernel.
-const WEIGHT_TYPES: [GgmlType; 9] = [
-    GgmlType::F32,
-    GgmlType::F16,
-    GgmlType::BF16,
-    GgmlType::Q4_0,
-    GgmlType::Q4_1,
-    GgmlType::Q5_0,
-    GgmlType::Q8_0,
-    GgmlType::Q4K,
-    GgmlType::Q6K,
-];
+use super::WEIGHT_TYPES;
 
 /// A random weight row of `n` elements: random quant bytes with finite random scales (scales up
 /// to `0.05`, as in real weights), floats uniform in [-1, 1).
