@@ -43,7 +43,7 @@ done
 # name | bytes | sha256
 SMOLLM2=("SmolLM2-135M-Instruct.Q4_1.gguf" 98362432 b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53)
 QWEN05=("Qwen2.5-Coder-0.5B-Instruct.gguf" 491400064 1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32)
-QWEN15=("Qwen2.5-Coder-1.5B-Instruct.gguf" 1117320768 QWEN15_SHA256_PLACEHOLDER)
+QWEN15=("Qwen2.5-Coder-1.5B-Instruct.gguf" 1117320768 cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046)
 
 # Canonical corpora: name | bytes | sha256 (recorded from the first run; Debian package versions
 # at that time: r-cran-janeaustenr 1.0.0-1, bible-kjv 4.38, python3.11-doc 3.11.2-6+deb12u9,
