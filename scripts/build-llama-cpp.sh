@@ -17,7 +17,7 @@
 #
 # Python API against this build (no second compile of llama.cpp):
 #   B=$(scripts/build-llama-cpp.sh --print-dir)
-#   pip install numpy typing-extensions diskcache jinja2
+#   pip install numpy typing-extensions diskcache jinja2 "scikit-build-core[pyproject]>=0.9.2"
 #   pip install --no-deps --no-build-isolation \
 #       --config-settings=cmake.args=-DLLAMA_BUILD=OFF  \
 #       "$(scripts/build-llama-cpp.sh --print-sdist)"
@@ -72,7 +72,7 @@ fetch_sdist() {
 
 if [ "${1:-}" = "--install-python" ]; then
 	fetch_sdist
-	pip install numpy typing-extensions diskcache jinja2
+	pip install numpy typing-extensions diskcache jinja2 "scikit-build-core[pyproject]>=0.9.2"
 	pip install --no-deps --no-build-isolation --config-settings=cmake.args=-DLLAMA_BUILD=OFF \
 		"$CACHE/pypi/$SDIST"
 	echo "export LLAMA_CPP_LIB_PATH=$BUILD/bin"

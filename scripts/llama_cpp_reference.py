@@ -24,8 +24,9 @@ For each model it records, in tests/data/reference/llamacpp_<model>.json:
     estimates and its final "PPL = X +/- Y".
 
 --choose-excerpt cuts tests/data/persuasion_excerpt.txt from assets/corpora/austen-persuasion.txt:
-from the line "Chapter 1" (skipping the title lines) to the first line end after which
-SmolLM2's tokenizer gives at least EXCERPT_MIN_TOKENS tokens.
+from the line "Chapter 1" (skipping the title lines) to the last sentence end ('.', '?' or '!'
+before a space or newline) at which SmolLM2's tokenizer gives EXCERPT_MIN_TOKENS to
+EXCERPT_MAX_TOKENS tokens (at least 4 windows of 512 for llama-perplexity).
 """
 
 import json
@@ -44,7 +45,7 @@ REF_DIR = os.path.join(env.REPO, "tests", "data", "reference")
 EXCERPT = os.path.join(env.REPO, "tests", "data", "persuasion_excerpt.txt")
 N_CTX = 512
 THREADS = 2
-EXCERPT_MIN_TOKENS = 2080
+EXCERPT_MIN_TOKENS = 2048
 EXCERPT_MAX_TOKENS = 2100
 
 
@@ -63,15 +64,15 @@ def choose_excerpt():
         raw = f.read()
     text = raw.decode("utf-8")
     start = text.index("\nChapter 1\n") + 1
-    end = start
-    while True:
-        nxt = text.index("\n", end + 1)
-        n = len(env.tokenize("smollm2", text[start:nxt]))
-        if n >= EXCERPT_MIN_TOKENS:
+    nxt, n = None, 0
+    for m in re.finditer(r"[.?!](?=[ \n])", text[start : start + 12000]):
+        count = len(env.tokenize("smollm2", text[start : start + m.end()]))
+        if count > EXCERPT_MAX_TOKENS:
             break
-        end = nxt
-    if n > EXCERPT_MAX_TOKENS:
-        raise SystemExit(f"excerpt jumps to {n} tokens")
+        if count >= EXCERPT_MIN_TOKENS:
+            nxt, n = start + m.end(), count
+    if nxt is None:
+        raise SystemExit("no sentence end gives an excerpt of the wanted size")
     piece = text[start:nxt]
     b0 = len(text[:start].encode("utf-8"))
     b1 = b0 + len(piece.encode("utf-8"))
