@@ -181,6 +181,7 @@ def run(key):
         "model_sha256": env.sha256_file(path),
         "llama_cpp": f"llama.cpp vendored in llama-cpp-python {env.LLAMA_CPP_PYTHON_VERSION} (PyPI sdist), "
         "built by scripts/build-llama-cpp.sh (Release, GGML_NATIVE, CPU)",
+        "llama_cpp_commit": env.llama_cpp_commit(),
         "generator": "scripts/llama_cpp_reference.py",
         "text_file": os.path.relpath(EXCERPT, env.REPO),
         "text_sha256": env.sha256_file(EXCERPT),

@@ -38,6 +38,13 @@ def build_dir():
     return out.stdout.strip()
 
 
+def llama_cpp_commit():
+    """The llama.cpp commit that the sdist vendors (it ships the submodule's git metadata)."""
+    src = os.path.join(os.path.dirname(build_dir()), "src", "vendor", "llama.cpp")
+    out = subprocess.run(["git", "-C", src, "rev-parse", "HEAD"], capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
 def tool(name):
     path = os.path.join(build_dir(), "bin", name)
     if not os.access(path, os.X_OK):
