@@ -24,13 +24,20 @@ BENCH=$("$REPO/scripts/build-llama-cpp.sh" --print-dir)/bin/llama-bench
 [ -x "$BENCH" ] || { echo "$BENCH missing: run scripts/build-llama-cpp.sh" >&2; exit 1; }
 [ -f "$MODEL" ] || { echo "$MODEL missing: run scripts/fetch-assets.sh" >&2; exit 1; }
 
-json=$("$BENCH" -m "$MODEL" -t "$THREADS" -p "$PROMPT" -n "$GEN" -r "$REPS" -o json "$@" 2>/dev/null)
-python3 -c '
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+"$BENCH" -m "$MODEL" -t "$THREADS" -p "$PROMPT" -n "$GEN" -r "$REPS" -o json "$@" >"$out" 2>/dev/null ||
+	{ echo "llama-bench failed" >&2; exit 1; }
+python3 - "$MODEL" "$REPS" "$out" <<'PY'
 import json, os, sys
-model, threads, reps = sys.argv[1], sys.argv[2], sys.argv[3]
-for r in json.loads(sys.stdin.read()):
-    test = f"pp{r[\"n_prompt\"]}" if r["n_gen"] == 0 else f"tg{r[\"n_gen\"]}"
-    print(f"llama-bench model={os.path.basename(model)} test={test} threads={r[\"n_threads\"]} "
-          f"reps={reps} tokens_per_s={r[\"avg_ts\"]:.2f} stddev={r[\"stddev_ts\"]:.2f} "
-          f"build={r.get(\"build_commit\", \"?\")} cpu=\"{r.get(\"cpu_info\", \"?\")}\"")
-' "$MODEL" "$THREADS" "$REPS" <<<"$json"
+model, reps, path = sys.argv[1], sys.argv[2], sys.argv[3]
+with open(path) as f:
+    runs = json.load(f)
+for r in runs:
+    test = "pp%d" % r["n_prompt"] if r["n_gen"] == 0 else "tg%d" % r["n_gen"]
+    print(
+        "llama-bench model=%s test=%s threads=%d reps=%s tokens_per_s=%.2f stddev=%.2f build=%s cpu=\"%s\""
+        % (os.path.basename(model), test, r["n_threads"], reps, r["avg_ts"], r["stddev_ts"],
+           r.get("build_commit", "?"), r.get("cpu_info", "?"))
+    )
+PY
