@@ -42,7 +42,7 @@ const FLAGS: &[Flag] = &[
     ),
     opt(
         "--policy",
-        "P",
+        "NAME",
         "none|full|selective|checkmate|opt|heu|all (default heu)",
     ),
     switch("--sequence-parallel", "Megatron sequence parallelism"),
@@ -50,7 +50,7 @@ const FLAGS: &[Flag] = &[
 
 const SYNOPSIS: &str =
     "--model M --micro-batch B --global-batch G [--hardware H] [--tp T] [--pp P] \
-[--dp D] [--seq S] [--memory-gb M] [--sequence-parallel] [--policy P]";
+[--dp D] [--seq S] [--memory-gb M] [--sequence-parallel] [--policy NAME]";
 
 /// Runs the subcommand on its arguments (those after `schedule`).
 pub fn run(argv: &[String]) -> Result<(), Failure> {
