@@ -113,3 +113,33 @@ fn generation_stops_at_a_full_context() {
     assert_eq!(out.stop, StopReason::ContextFull);
     assert_eq!(out.tokens.len(), 4);
 }
+
+#[test]
+fn loglikelihood_matches_the_token_by_token_nll_and_flags_greedy_continuations() {
+    use llmcore::model::perplexity::{loglikelihood, token_nll};
+    use llmcore::model::LogitRows;
+    let m = model(SMOLLM2);
+    let tok = m.tokenizer();
+    let ctx = tok.encode("The capital of France is", false).unwrap();
+    let paris = tok.encode(" Paris", false).unwrap();
+    let ll = loglikelihood(&m, &ctx, &paris, Numerics::Fast).unwrap();
+    assert!(ll.is_greedy && ll.logprob < 0.0, "{ll:?}");
+
+    // The same number from explicit evaluation.
+    let mut s = Session::new(m.clone(), 64, Numerics::Fast).unwrap();
+    let all: Vec<u32> = ctx.iter().chain(&paris).copied().collect();
+    let logits = s.eval(&all, LogitRows::All).unwrap();
+    let v = m.config.vocab_size;
+    let want: f64 = (0..paris.len())
+        .map(|i| {
+            let row = ctx.len() - 1 + i;
+            -token_nll(&logits[row * v..(row + 1) * v], paris[i] as usize)
+        })
+        .sum();
+    assert!((ll.logprob - want).abs() < 1e-9, "{} vs {want}", ll.logprob);
+
+    let london = tok.encode(" London", false).unwrap();
+    let other = loglikelihood(&m, &ctx, &london, Numerics::Fast).unwrap();
+    assert!(!other.is_greedy && other.logprob < ll.logprob);
+    assert!(loglikelihood(&m, &[], &paris, Numerics::Fast).is_err());
+}

@@ -391,7 +391,7 @@ mod tests {
     #[test]
     fn exact_matches_f64_reference() {
         let mut rng = TestRng::new(31);
-        for &ty in WEIGHT_TYPES {
+        for ty in WEIGHT_TYPES {
             let data = random_weight(ty, ROWS, COLS, &mut rng);
             let w = WeightView::new(ty, ROWS, COLS, &data).unwrap();
             let wf = dequantized(&w);
@@ -446,7 +446,7 @@ mod tests {
     #[test]
     fn fast_matches_exact_within_activation_rounding() {
         let mut rng = TestRng::new(32);
-        for &ty in WEIGHT_TYPES {
+        for ty in WEIGHT_TYPES {
             let data = random_weight(ty, ROWS, COLS, &mut rng);
             let w = WeightView::new(ty, ROWS, COLS, &data).unwrap();
             let wf = dequantized(&w);
@@ -469,7 +469,7 @@ mod tests {
     #[test]
     fn every_row_gets_the_same_bits_alone_or_in_any_batch() {
         let mut rng = TestRng::new(33);
-        for &ty in WEIGHT_TYPES {
+        for ty in WEIGHT_TYPES {
             let data = random_weight(ty, ROWS, COLS, &mut rng);
             let w = WeightView::new(ty, ROWS, COLS, &data).unwrap();
             let x = rng.vec(130 * COLS);
@@ -509,7 +509,7 @@ mod tests {
     #[test]
     fn quantized_rows_shared_across_weights_equal_matmul_fast() {
         let mut rng = TestRng::new(34);
-        for &ty in WEIGHT_TYPES {
+        for ty in WEIGHT_TYPES {
             let (wq, wk) = (
                 random_weight(ty, 40, COLS, &mut rng),
                 random_weight(ty, 24, COLS, &mut rng),
