@@ -7,12 +7,17 @@
 //! finite scales (the kernels' speed does not depend on the values).
 //!
 //! Run: cargo bench --bench quant [-- FILTER]
+//!
+//! With `LLMCORE_QUANT_MEDIAN=1` in the environment it instead prints, for the cases that
+//! scripts/ggml_quant_peer.c times in ggml, "<case> <median ns per call>" measured the same way
+//! (median of 50 batches of ~2 ms), so scripts/ggml_quant_peer.sh can put the two side by side.
 
-use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{black_box, criterion_group, BenchmarkId, Criterion, Throughput};
 use llmcore::tensor::quant::{
     dequantize_row, quantize_row, vec_dot_fn, vec_dot_fn_portable, vec_dot_type, WEIGHT_TYPES,
 };
 use llmcore::tensor::GgmlType;
+use std::time::Instant;
 
 /// xorshift64 bytes, deterministic across runs.
 fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
@@ -161,6 +166,68 @@ fn bench_quantize(c: &mut Criterion) {
     g.finish();
 }
 
+/// Median ns per pass of `rows` calls of the best kernel (one activation row), over 50 batches
+/// of passes sized to ~2 ms: the method of scripts/ggml_quant_peer.c.
+fn median_ns(ty: GgmlType, rows: usize, n: usize) -> f64 {
+    let w = weights(ty, rows, n);
+    let a = activations(ty, n);
+    let rb = w.len() / rows;
+    let f = vec_dot_fn(ty).unwrap();
+    let pass = || {
+        for row in w.chunks_exact(rb) {
+            black_box(f(black_box(row), &a, n));
+        }
+    };
+    let mut reps = 1u32;
+    loop {
+        let t0 = Instant::now();
+        (0..reps).for_each(|_| pass());
+        if t0.elapsed().as_nanos() > 2_000_000 || reps > 1 << 24 {
+            break;
+        }
+        reps *= 2;
+    }
+    let mut t: Vec<f64> = (0..50)
+        .map(|_| {
+            let t0 = Instant::now();
+            (0..reps).for_each(|_| pass());
+            t0.elapsed().as_nanos() as f64 / reps as f64
+        })
+        .collect();
+    t.sort_by(|a, b| a.total_cmp(b));
+    t[25]
+}
+
+/// The cases of scripts/ggml_quant_peer.c, one "<case> <median ns>" line each.
+fn median_table() {
+    let mut cases = Vec::new();
+    for n in [576, 1536] {
+        for ty in [
+            GgmlType::Q4_0,
+            GgmlType::Q4_1,
+            GgmlType::Q5_0,
+            GgmlType::Q8_0,
+        ] {
+            cases.push((format!("vec_dot/{}/best/{n}", ty.name()), ty, 1, n));
+        }
+    }
+    for n in [1536, 4864] {
+        for ty in [GgmlType::Q4K, GgmlType::Q6K] {
+            cases.push((format!("vec_dot/{}/best/{n}", ty.name()), ty, 1, n));
+        }
+    }
+    cases.push(("gemv/q4_1_576x1536/best".into(), GgmlType::Q4_1, 576, 1536));
+    cases.push((
+        "gemv/q8_0_49152x576/best".into(),
+        GgmlType::Q8_0,
+        49152,
+        576,
+    ));
+    for (name, ty, rows, n) in cases {
+        println!("{name} {:.1}", median_ns(ty, rows, n));
+    }
+}
+
 criterion_group!(
     benches,
     bench_vec_dot,
@@ -168,4 +235,12 @@ criterion_group!(
     bench_dequantize,
     bench_quantize
 );
-criterion_main!(benches);
+
+fn main() {
+    if std::env::var_os("LLMCORE_QUANT_MEDIAN").is_some() {
+        median_table();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

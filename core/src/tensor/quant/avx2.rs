@@ -281,39 +281,60 @@ unsafe fn q4_k_q8_k(w: &[u8], act: &[u8], nb: usize) -> f32 {
     // SAFETY: `w` and `act` hold `nb` super-blocks; every read stays inside block `i`.
     unsafe {
         let mut acc = _mm256_setzero_ps();
-        let mut mins = 0.0f32;
+        let mut acc_m = _mm_setzero_ps();
         let mask = _mm256_set1_epi8(0x0F);
         for i in 0..nb {
-            let bwb = &w[i * q4_k::BLOCK_BYTES..(i + 1) * q4_k::BLOCK_BYTES];
-            let bab = &act[i * q8_k::BLOCK_BYTES..(i + 1) * q8_k::BLOCK_BYTES];
-            let (bw, ba) = (bwb.as_ptr(), bab.as_ptr());
+            let bw = w.as_ptr().add(i * q4_k::BLOCK_BYTES);
+            let ba = act.as_ptr().add(i * q8_k::BLOCK_BYTES);
+            let packed = core::slice::from_raw_parts(bw.add(q4_k::SCALES), 12);
+            let (sc, m) = q4_k::scales_mins(packed);
+            // [d, dmin] * d_a
             let da = (ba as *const f32).read_unaligned();
-            let scales = &bwb[q4_k::SCALES..q4_k::QS];
+            let dd = _mm_mul_ps(f16x4(u16_at(bw) | u16_at(bw.add(2)) << 16), _mm_set1_ps(da));
+            // Min terms: m_j * (bsum_2j + bsum_2j+1), four i32 lanes.
+            let bsums = load32(ba.add(q8_k::BSUMS));
+            let pairs = _mm_hadd_epi16(
+                _mm256_castsi256_si128(bsums),
+                _mm256_extracti128_si256(bsums, 1),
+            );
+            let mins = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(i64::from_le_bytes(m)));
+            let summ = _mm_cvtepi32_ps(_mm_madd_epi16(mins, pairs));
+            acc_m = _mm_fmadd_ps(_mm_permute_ps(dd, 0b01_01_01_01), summ, acc_m);
             let mut sumi = _mm256_setzero_si256();
-            let mut summ = 0i32;
             for c in 0..4 {
-                let (sc_lo, m_lo) = q4_k::scale_min(2 * c, scales);
-                let (sc_hi, m_hi) = q4_k::scale_min(2 * c + 1, scales);
-                summ += m_lo as i32 * (q8_k::bsum(bab, 4 * c) + q8_k::bsum(bab, 4 * c + 1))
-                    + m_hi as i32 * (q8_k::bsum(bab, 4 * c + 2) + q8_k::bsum(bab, 4 * c + 3));
                 let q4 = load32(bw.add(q4_k::QS + 32 * c));
                 let lo = _mm256_and_si256(q4, mask);
                 let hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), mask);
                 let q8 = ba.add(q8_k::QS + 64 * c);
                 let p_lo = _mm256_maddubs_epi16(lo, load32(q8));
                 let p_hi = _mm256_maddubs_epi16(hi, load32(q8.add(32)));
-                let p_lo = _mm256_madd_epi16(p_lo, _mm256_set1_epi16(sc_lo as i16));
-                let p_hi = _mm256_madd_epi16(p_hi, _mm256_set1_epi16(sc_hi as i16));
+                let p_lo = _mm256_madd_epi16(p_lo, _mm256_set1_epi16(sc[2 * c] as i16));
+                let p_hi = _mm256_madd_epi16(p_hi, _mm256_set1_epi16(sc[2 * c + 1] as i16));
                 sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p_lo, p_hi));
             }
-            // [d, dmin] * d_a
-            let dd = _mm_mul_ps(f16x4(u16_at(bw) | u16_at(bw.add(2)) << 16), _mm_set1_ps(da));
             acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
-            mins += _mm_cvtss_f32(_mm_movehdup_ps(dd)) * summ as f32;
         }
-        hsum(acc) - mins
+        // The min lanes summed as (0+2)+(1+3).
+        let m2 = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+        hsum(acc) - _mm_cvtss_f32(_mm_add_ss(m2, _mm_movehdup_ps(m2)))
     }
 }
+
+/// `pshufb` indices giving, per 32-element group `g` of a Q6_K super-block, the scale of its
+/// first 16 elements (`2g`) in bytes 0..8 and of its last 16 (`2g + 1`) in bytes 8..16.
+const SCALE_PAIRS: [[u8; 16]; 8] = {
+    let mut t = [[0u8; 16]; 8];
+    let mut g = 0;
+    while g < 8 {
+        let mut b = 0;
+        while b < 16 {
+            t[g][b] = (2 * g + b / 8) as u8;
+            b += 1;
+        }
+        g += 1;
+    }
+    t
+};
 
 /// Q6_K x Q8_K over `nb` super-blocks. The unsigned 6-bit quants (0..63) go through `maddubs`;
 /// the offset 32 is taken off once per super-block as `32 sum_i sc_i bsum_i`.
@@ -327,6 +348,7 @@ unsafe fn q6_k_q8_k(w: &[u8], act: &[u8], nb: usize) -> f32 {
             let bw = w.as_ptr().add(i * q6_k::BLOCK_BYTES);
             let ba = act.as_ptr().add(i * q8_k::BLOCK_BYTES);
             let sc = bw.add(q6_k::SCALES) as *const i8;
+            let scales = _mm_loadu_si128(sc as *const __m128i);
             let mut sumi = _mm256_setzero_si256();
             for h in 0..2 {
                 let ql0 = load32(bw.add(64 * h));
@@ -351,18 +373,15 @@ unsafe fn q6_k_q8_k(w: &[u8], act: &[u8], nb: usize) -> f32 {
                     ),
                 ];
                 for (k, &qk) in q.iter().enumerate() {
-                    let s = 8 * h + 2 * k;
-                    let scale = _mm256_set_m128i(
-                        _mm_set1_epi16(*sc.add(s + 1) as i16),
-                        _mm_set1_epi16(*sc.add(s) as i16),
-                    );
+                    let pick = _mm_loadu_si128(SCALE_PAIRS[4 * h + k].as_ptr() as *const __m128i);
+                    let scale = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, pick));
                     let q8 = load32(ba.add(q8_k::QS + 128 * h + 32 * k));
                     let p = _mm256_madd_epi16(_mm256_maddubs_epi16(qk, q8), scale);
                     sumi = _mm256_add_epi32(sumi, p);
                 }
             }
             let bsums = load32(ba.add(q8_k::BSUMS));
-            let sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(sc as *const __m128i));
+            let sc16 = _mm256_cvtepi8_epi16(scales);
             let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, sc16), 5);
             sumi = _mm256_sub_epi32(sumi, offset);
             // Integer-only f16 conversion, once per super-block (see `f16x4`).

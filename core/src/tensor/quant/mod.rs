@@ -9,7 +9,7 @@
 //! `w . a = sum_b d_w[b] * d_a[b] * sum_i q_w[b,i] * q_a[b,i]  (+ min terms)`.
 //!
 //! Each weight type has one module with its block layout, `dequantize` and the portable scalar
-//! `vec_dot`; [`avx2`] holds the x86-64 AVX2+FMA versions, which [`vec_dot_fn`] hands out only
+//! `vec_dot`; `avx2` holds the x86-64 AVX2+FMA versions, which [`vec_dot_fn`] hands out only
 //! after run-time detection and which are tested against the portable ones. Every kernel is a
 //! pure function of its two rows with a fixed accumulation order, so results do not depend on
 //! batching or threading.

@@ -1,7 +1,7 @@
 //! Q4_K: 256 elements in 144 bytes, `{ f16 d; f16 dmin; u8 scales[12]; u8 qs[128] }`.
 //!
 //! The super-block has 8 sub-blocks of 32 elements, each with a 6-bit scale `sc` and a 6-bit
-//! min `m` packed in `scales` ([`scale_min`]); `x = d * sc * q - dmin * m` with `q` the 4-bit
+//! min `m` packed in `scales` ([`scales_mins`]); `x = d * sc * q - dmin * m` with `q` the 4-bit
 //! quant. The quants come in 4 chunks of 32 bytes: chunk `c` holds sub-block `2c` in the low
 //! nibbles and sub-block `2c + 1` in the high nibbles (element `64c + l` and `64c + 32 + l` in
 //! byte `32c + l`). Paired with [`super::q8_k`] activations.
@@ -17,19 +17,21 @@ pub const SCALES: usize = 4;
 /// Byte offset of the quants.
 pub const QS: usize = 16;
 
-/// Scale and min of sub-block `j` (0..8) from the 12 packed bytes `s` (ggml's
-/// `get_scale_min_k4`): for `j < 4` the low 6 bits of `s[j]` and `s[j + 4]`; for `j >= 4` the
-/// nibbles of `s[j + 4]` completed by the top two bits of `s[j - 4]` and `s[j]`.
+/// The 6-bit scales and mins of the 8 sub-blocks, unpacked from the 12 bytes `s` (ggml's
+/// `get_scale_min_k4`): sub-block `j < 4` has the low 6 bits of `s[j]` (scale) and `s[j + 4]`
+/// (min); `j >= 4` has the low / high nibble of `s[j + 4]` (scale / min) under the top two bits
+/// of `s[j - 4]` / `s[j]`. Evaluated four sub-blocks at a time on little-endian 32-bit words.
 #[inline(always)]
-pub fn scale_min(j: usize, s: &[u8]) -> (u8, u8) {
-    if j < 4 {
-        (s[j] & 63, s[j + 4] & 63)
-    } else {
-        (
-            (s[j + 4] & 0x0F) | (s[j - 4] >> 6) << 4,
-            (s[j + 4] >> 4) | (s[j] >> 6) << 4,
-        )
-    }
+pub fn scales_mins(s: &[u8]) -> ([u8; 8], [u8; 8]) {
+    const LOW6: u32 = 0x3F3F_3F3F;
+    const LOW4: u32 = 0x0F0F_0F0F;
+    const TOP2: u32 = 0x0303_0303;
+    let word = |k: usize| u32::from_le_bytes([s[4 * k], s[4 * k + 1], s[4 * k + 2], s[4 * k + 3]]);
+    let (w0, w1, w2) = (word(0), word(1), word(2));
+    let sc = [w0 & LOW6, (w2 & LOW4) | ((w0 >> 6) & TOP2) << 4];
+    let m = [w1 & LOW6, ((w2 >> 4) & LOW4) | ((w1 >> 6) & TOP2) << 4];
+    let bytes = |v: [u32; 2]| (v[0] as u64 | (v[1] as u64) << 32).to_le_bytes();
+    (bytes(sc), bytes(m))
 }
 
 /// The 4-bit quants of a super-block in element order.
@@ -51,9 +53,9 @@ pub fn dequantize(src: &[u8], dst: &mut [f32]) {
     for (b, y) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(QK)) {
         let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
         let q = unpack(b);
+        let (sc, m) = scales_mins(&b[SCALES..QS]);
         for j in 0..8 {
-            let (sc, m) = scale_min(j, &b[SCALES..QS]);
-            let (d1, m1) = (d * sc as f32, dmin * m as f32);
+            let (d1, m1) = (d * sc[j] as f32, dmin * m[j] as f32);
             for l in 32 * j..32 * j + 32 {
                 y[l] = d1 * q[l] as f32 - m1;
             }
@@ -73,14 +75,14 @@ pub fn vec_dot_q8_k(w: &[u8], act: &[u8], n: usize) -> f32 {
     {
         let q = unpack(bw);
         let q8 = &ba[q8_k::QS..q8_k::BSUMS];
+        let (sc, m) = scales_mins(&bw[SCALES..QS]);
         let (mut sumi, mut summ) = (0i32, 0i32);
         for j in 0..8 {
-            let (sc, m) = scale_min(j, &bw[SCALES..QS]);
             let s: i32 = (32 * j..32 * j + 32)
                 .map(|l| q[l] as i32 * q8[l] as i8 as i32)
                 .sum();
-            sumi += sc as i32 * s;
-            summ += m as i32 * (q8_k::bsum(ba, 2 * j) + q8_k::bsum(ba, 2 * j + 1));
+            sumi += sc[j] as i32 * s;
+            summ += m[j] as i32 * (q8_k::bsum(ba, 2 * j) + q8_k::bsum(ba, 2 * j + 1));
         }
         let da = f32_at(ba, 0);
         sum += da * f16_at(bw, 0) * sumi as f32 - da * f16_at(bw, 2) * summ as f32;

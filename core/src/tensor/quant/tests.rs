@@ -68,7 +68,7 @@ fn q8_0_block_by_hand() {
     assert_eq!((y[0], y[1], y[2], y[31]), (-256.0, 254.0, 0.0, -2.0));
 }
 
-/// Packs 8 six-bit (scale, min) pairs the way Q4_K stores them (inverse of `scale_min`).
+/// Packs 8 six-bit (scale, min) pairs the way Q4_K stores them (inverse of `scales_mins`).
 fn pack_k4(sc: [u8; 8], m: [u8; 8]) -> [u8; 12] {
     let mut s = [0u8; 12];
     for j in 0..4 {
@@ -87,14 +87,16 @@ fn q4_k_scale_packing() {
     s[0] = 0b1100_0001;
     s[4] = 0b0100_0111;
     s[8] = 0x2F;
-    assert_eq!(q4_k::scale_min(0, &s), (1, 7));
-    assert_eq!(q4_k::scale_min(4, &s), (0x3F, 0x12));
+    let (sc, m) = q4_k::scales_mins(&s);
+    assert_eq!((sc[0], m[0]), (1, 7));
+    assert_eq!((sc[4], m[4]), (0x3F, 0x12));
+    assert_eq!(
+        (sc, m),
+        ([1, 0, 0, 0, 0x3F, 0, 0, 0], [7, 0, 0, 0, 0x12, 0, 0, 0])
+    );
     let sc = [1, 2, 3, 63, 33, 17, 5, 40];
     let m = [0, 63, 7, 1, 62, 3, 9, 48];
-    let s = pack_k4(sc, m);
-    for j in 0..8 {
-        assert_eq!(q4_k::scale_min(j, &s), (sc[j], m[j]), "sub-block {j}");
-    }
+    assert_eq!(q4_k::scales_mins(&pack_k4(sc, m)), (sc, m));
 }
 
 #[test]
