@@ -196,6 +196,154 @@ typedef uint32_t llmc_log_level;
 typedef void (*llmc_log_callback)(llmc_log_level level, const char *message, void *user_data);
 
 /**
+ * How to generate. Start from `llmc_generate_default_params()`.
+ */
+typedef struct llmc_generate_params {
+    /**
+     * `sizeof(llmc_generate_params)`.
+     */
+    size_t struct_size;
+    /**
+     * Most tokens to generate (default 128).
+     */
+    size_t max_tokens;
+    /**
+     * 0 = greedy (default); otherwise the softmax temperature.
+     */
+    float temperature;
+    /**
+     * Keep the `top_k` most likely tokens, 0 = all (default 40).
+     */
+    size_t top_k;
+    /**
+     * Keep the smallest set reaching this probability, in (0, 1] (default 0.95).
+     */
+    float top_p;
+    /**
+     * Repetition penalty on the last `repeat_last_n` tokens, > 0, 1 = off (default 1).
+     */
+    float repeat_penalty;
+    size_t repeat_last_n;
+    /**
+     * Seed of the sampler's random numbers (default 0): equal seeds give equal text.
+     */
+    uint64_t seed;
+    /**
+     * `n_stop` NUL-terminated UTF-8 strings; generation stops before any of them and they
+     * are not part of the output. May be NULL when `n_stop` is 0.
+     */
+    const char *const *stop;
+    size_t n_stop;
+} llmc_generate_params;
+
+/**
+ * A token id (an index into the model's vocabulary).
+ */
+typedef uint32_t llmc_token;
+
+/**
+ * Receives each new piece of generated text as soon as it is complete UTF-8 and clear of
+ * stop strings: `len` bytes at `text` (also NUL-terminated; valid only during the call) and
+ * the `user_data` given with it. Return true to go on, false to stop generation. Runs on the
+ * calling thread; must not unwind (C++ exceptions, longjmp) through the library.
+ */
+typedef bool (*llmc_text_callback)(const char *text, size_t len, void *user_data);
+
+/**
+ * Why generation ended.
+ */
+typedef uint32_t llmc_stop_reason;
+
+/**
+ * What a generation did. Set `struct_size = sizeof(llmc_generation)` before the call.
+ */
+typedef struct llmc_generation {
+    size_t struct_size;
+    /**
+     * Tokens generated (with the EOS token when one ended generation).
+     */
+    size_t n_tokens;
+    size_t prompt_tokens;
+    /**
+     * One of `LLMC_STOP_*`.
+     */
+    llmc_stop_reason stop_reason;
+    /**
+     * Wall time of the prompt's forward pass.
+     */
+    double prefill_seconds;
+    /**
+     * Wall time of the single-token forward passes (`decode_steps` of them).
+     */
+    double decode_seconds;
+    size_t decode_steps;
+} llmc_generation;
+
+/**
+ * Which tokens of each perplexity window are scored.
+ */
+typedef uint32_t llmc_score_mode;
+
+/**
+ * Which numeric path a session's matrix products take.
+ */
+typedef uint32_t llmc_numerics;
+
+/**
+ * How to compute perplexity. Start from `llmc_perplexity_default_params()`.
+ */
+typedef struct llmc_perplexity_params {
+    /**
+     * `sizeof(llmc_perplexity_params)`.
+     */
+    size_t struct_size;
+    /**
+     * Window length in tokens, at least 4 (default 512).
+     */
+    size_t ctx;
+    /**
+     * Evaluate at most this many windows, 0 = all (default).
+     */
+    size_t max_windows;
+    /**
+     * `LLMC_SCORE_SECOND_HALF` (default) or `LLMC_SCORE_ALL`.
+     */
+    llmc_score_mode score;
+    /**
+     * `LLMC_NUMERICS_FAST` (default) or `LLMC_NUMERICS_EXACT`.
+     */
+    llmc_numerics numerics;
+} llmc_perplexity_params;
+
+/**
+ * Receives progress of long work (`done` of `total` units, e.g. perplexity windows) and the
+ * `user_data` given with it. Return true to go on, false to cancel (`LLMC_ERR_CANCELLED`).
+ * Runs on the calling thread; must not unwind through the library.
+ */
+typedef bool (*llmc_progress_callback)(size_t done, size_t total, void *user_data);
+
+/**
+ * Perplexity of a token sequence. Set `struct_size = sizeof(llmc_perplexity_result)`.
+ */
+typedef struct llmc_perplexity_result {
+    size_t struct_size;
+    /**
+     * exp(nll).
+     */
+    double ppl;
+    /**
+     * Mean negative log-likelihood per scored token, in nats.
+     */
+    double nll;
+    size_t tokens_scored;
+    size_t windows;
+    /**
+     * windows * ctx.
+     */
+    size_t tokens_evaluated;
+} llmc_perplexity_result;
+
+/**
  * Hyper-parameters of a loaded model. Set `struct_size = sizeof(llmc_model_info)` before
  * calling `llmc_model_get_info`.
  */
@@ -245,11 +393,6 @@ typedef struct llmc_model_info {
 } llmc_model_info;
 
 /**
- * A token id (an index into the model's vocabulary).
- */
-typedef uint32_t llmc_token;
-
-/**
  * One message of a conversation: NUL-terminated UTF-8 role ("system", "user", "assistant")
  * and content.
  */
@@ -257,11 +400,6 @@ typedef struct llmc_chat_message {
     const char *role;
     const char *content;
 } llmc_chat_message;
-
-/**
- * Which numeric path a session's matrix products take.
- */
-typedef uint32_t llmc_numerics;
 
 /**
  * How to create a session. Start from `llmc_session_default_params()`.
@@ -325,144 +463,6 @@ typedef struct llmc_batch {
 } llmc_batch;
 
 /**
- * How to generate. Start from `llmc_generate_default_params()`.
- */
-typedef struct llmc_generate_params {
-    /**
-     * `sizeof(llmc_generate_params)`.
-     */
-    size_t struct_size;
-    /**
-     * Most tokens to generate (default 128).
-     */
-    size_t max_tokens;
-    /**
-     * 0 = greedy (default); otherwise the softmax temperature.
-     */
-    float temperature;
-    /**
-     * Keep the `top_k` most likely tokens, 0 = all (default 40).
-     */
-    size_t top_k;
-    /**
-     * Keep the smallest set reaching this probability, in (0, 1] (default 0.95).
-     */
-    float top_p;
-    /**
-     * Repetition penalty on the last `repeat_last_n` tokens, > 0, 1 = off (default 1).
-     */
-    float repeat_penalty;
-    size_t repeat_last_n;
-    /**
-     * Seed of the sampler's random numbers (default 0): equal seeds give equal text.
-     */
-    uint64_t seed;
-    /**
-     * `n_stop` NUL-terminated UTF-8 strings; generation stops before any of them and they
-     * are not part of the output. May be NULL when `n_stop` is 0.
-     */
-    const char *const *stop;
-    size_t n_stop;
-} llmc_generate_params;
-
-/**
- * Receives each new piece of generated text as soon as it is complete UTF-8 and clear of
- * stop strings: `len` bytes at `text` (also NUL-terminated; valid only during the call) and
- * the `user_data` given with it. Return true to go on, false to stop generation. Runs on the
- * calling thread; must not unwind (C++ exceptions, longjmp) through the library.
- */
-typedef bool (*llmc_text_callback)(const char *text, size_t len, void *user_data);
-
-/**
- * Why generation ended.
- */
-typedef uint32_t llmc_stop_reason;
-
-/**
- * What a generation did. Set `struct_size = sizeof(llmc_generation)` before the call.
- */
-typedef struct llmc_generation {
-    size_t struct_size;
-    /**
-     * Tokens generated (with the EOS token when one ended generation).
-     */
-    size_t n_tokens;
-    size_t prompt_tokens;
-    /**
-     * One of `LLMC_STOP_*`.
-     */
-    llmc_stop_reason stop_reason;
-    /**
-     * Wall time of the prompt's forward pass.
-     */
-    double prefill_seconds;
-    /**
-     * Wall time of the single-token forward passes (`decode_steps` of them).
-     */
-    double decode_seconds;
-    size_t decode_steps;
-} llmc_generation;
-
-/**
- * Which tokens of each perplexity window are scored.
- */
-typedef uint32_t llmc_score_mode;
-
-/**
- * How to compute perplexity. Start from `llmc_perplexity_default_params()`.
- */
-typedef struct llmc_perplexity_params {
-    /**
-     * `sizeof(llmc_perplexity_params)`.
-     */
-    size_t struct_size;
-    /**
-     * Window length in tokens, at least 4 (default 512).
-     */
-    size_t ctx;
-    /**
-     * Evaluate at most this many windows, 0 = all (default).
-     */
-    size_t max_windows;
-    /**
-     * `LLMC_SCORE_SECOND_HALF` (default) or `LLMC_SCORE_ALL`.
-     */
-    llmc_score_mode score;
-    /**
-     * `LLMC_NUMERICS_FAST` (default) or `LLMC_NUMERICS_EXACT`.
-     */
-    llmc_numerics numerics;
-} llmc_perplexity_params;
-
-/**
- * Receives progress of long work (`done` of `total` units, e.g. perplexity windows) and the
- * `user_data` given with it. Return true to go on, false to cancel (`LLMC_ERR_CANCELLED`).
- * Runs on the calling thread; must not unwind through the library.
- */
-typedef bool (*llmc_progress_callback)(size_t done, size_t total, void *user_data);
-
-/**
- * Perplexity of a token sequence. Set `struct_size = sizeof(llmc_perplexity_result)`.
- */
-typedef struct llmc_perplexity_result {
-    size_t struct_size;
-    /**
-     * exp(nll).
-     */
-    double ppl;
-    /**
-     * Mean negative log-likelihood per scored token, in nats.
-     */
-    double nll;
-    size_t tokens_scored;
-    size_t windows;
-    /**
-     * windows * ctx.
-     */
-    size_t tokens_evaluated;
-} llmc_perplexity_result;
-
-/**
  * A tensor's type and shape. Set `struct_size = sizeof(llmc_tensor_info)` before the call.
  */
 typedef struct llmc_tensor_info {
@@ -487,11 +487,6 @@ typedef struct llmc_tensor_info {
 } llmc_tensor_info;
 
 /**
- * Every status, in numeric order from 0 down.
- */
-#define llmc_status_ALL { LLMC_OK, LLMC_ERR_NULL_ARGUMENT, LLMC_ERR_INVALID_ARGUMENT, LLMC_ERR_IO, LLMC_ERR_FORMAT, LLMC_ERR_UNSUPPORTED, LLMC_ERR_MISSING_TENSOR, LLMC_ERR_MISSING_METADATA, LLMC_ERR_SHAPE, LLMC_ERR_TOKEN_OUT_OF_RANGE, LLMC_ERR_CONTEXT_OVERFLOW, LLMC_ERR_BUFFER_TOO_SMALL, LLMC_ERR_CANCELLED, LLMC_ERR_INTERNAL, }
-
-/**
  * Detail useful when debugging an integration.
  */
 #define LLMC_LOG_DEBUG 0
@@ -510,31 +505,6 @@ typedef struct llmc_tensor_info {
  * Something the library could not recover from.
  */
 #define LLMC_LOG_ERROR 3
-
-/**
- * 8-bit activation blocks against the quantized weights, as llama.cpp computes (default).
- */
-#define LLMC_NUMERICS_FAST 0
-
-/**
- * f32 activations against dequantized weights: the slower reference path.
- */
-#define LLMC_NUMERICS_EXACT 1
-
-/**
- * Only the last token (decoding): one row.
- */
-#define LLMC_LOGITS_LAST 0
-
-/**
- * Every new token: `n_tokens` rows.
- */
-#define LLMC_LOGITS_ALL 1
-
-/**
- * The new-token indices in `rows[0..n_rows]`, in that order: `n_rows` rows.
- */
-#define LLMC_LOGITS_ROWS 2
 
 /**
  * The model produced its end-of-sequence token.
@@ -571,6 +541,36 @@ typedef struct llmc_tensor_info {
  */
 #define LLMC_SCORE_ALL 1
 
+/**
+ * 8-bit activation blocks against the quantized weights, as llama.cpp computes (default).
+ */
+#define LLMC_NUMERICS_FAST 0
+
+/**
+ * f32 activations against dequantized weights: the slower reference path.
+ */
+#define LLMC_NUMERICS_EXACT 1
+
+/**
+ * Only the last token (decoding): one row.
+ */
+#define LLMC_LOGITS_LAST 0
+
+/**
+ * Every new token: `n_tokens` rows.
+ */
+#define LLMC_LOGITS_ALL 1
+
+/**
+ * The new-token indices in `rows[0..n_rows]`, in that order: `n_rows` rows.
+ */
+#define LLMC_LOGITS_ROWS 2
+
+/**
+ * Every status, in numeric order from 0 down.
+ */
+#define llmc_status_ALL { LLMC_OK, LLMC_ERR_NULL_ARGUMENT, LLMC_ERR_INVALID_ARGUMENT, LLMC_ERR_IO, LLMC_ERR_FORMAT, LLMC_ERR_UNSUPPORTED, LLMC_ERR_MISSING_TENSOR, LLMC_ERR_MISSING_METADATA, LLMC_ERR_SHAPE, LLMC_ERR_TOKEN_OUT_OF_RANGE, LLMC_ERR_CONTEXT_OVERFLOW, LLMC_ERR_BUFFER_TOO_SMALL, LLMC_ERR_CANCELLED, LLMC_ERR_INTERNAL, }
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -586,13 +586,6 @@ const char *llmc_version(void);
 uint32_t llmc_abi_version(void);
 
 /**
- * A static, NUL-terminated description of `status` ("LLMC_ERR_IO: a file operation
- * failed"); "unknown status" for a code this version does not know. Never NULL; the string
- * must not be freed.
- */
-const char *llmc_status_string(int32_t status);
-
-/**
  * Copies the message of the last call that failed on this thread into `buf` (NUL-terminated,
  * cut to `len - 1` bytes when longer) and returns the message's full length in bytes without
  * the NUL (0 when no call has failed on this thread yet). `buf` may be NULL when `len` is 0,
@@ -606,6 +599,39 @@ size_t llmc_last_error_message(char *buf, size_t len);
  * `LLMC_ERR_INVALID_ARGUMENT` for a level above `LLMC_LOG_ERROR`.
  */
 llmc_status llmc_log_set(llmc_log_callback callback, void *user_data, llmc_log_level min_level);
+
+/**
+ * Defaults: 128 tokens, greedy, no stop strings.
+ */
+struct llmc_generate_params llmc_generate_default_params(void);
+
+/**
+ * Appends `prompt` (`n_prompt` tokens, at least one) to the session and generates after
+ * it, streaming text to `callback` (may be NULL). On success the session holds the prompt
+ * and the generated tokens (but the last), and `*result` (may be NULL) says what happened.
+ * On an error the session may hold part of the work; `llmc_session_truncate` rolls it back.
+ */
+llmc_status llmc_generate(struct llmc_session *session, const llmc_token *prompt, size_t n_prompt, const struct llmc_generate_params *params, llmc_text_callback callback, void *user_data, struct llmc_generation *result);
+
+/**
+ * Defaults: windows of 512 tokens, all of them, second halves scored, fast numerics.
+ */
+struct llmc_perplexity_params llmc_perplexity_default_params(void);
+
+/**
+ * Perplexity of `n` tokens over non-overlapping windows of `params->ctx` tokens, each
+ * evaluated from an empty cache (`params` may be NULL for the defaults). `progress` (may be
+ * NULL) is called after each window. Safe to call from several threads on one model.
+ */
+llmc_status llmc_perplexity(const struct llmc_model *model, const llmc_token *tokens, size_t n, const struct llmc_perplexity_params *params, llmc_progress_callback progress, void *user_data, struct llmc_perplexity_result *result);
+
+/**
+ * Log-likelihood of `continuation` after `context` (both non-empty), in nats, into
+ * `*logprob`, and into `*is_greedy` whether every continuation token is the most likely one
+ * at its position (as an evaluation harness asks). Uses a fresh cache of exactly the needed
+ * size; safe to call from several threads on one model.
+ */
+llmc_status llmc_loglikelihood(const struct llmc_model *model, const llmc_token *context, size_t n_context, const llmc_token *continuation, size_t n_continuation, llmc_numerics numerics_path, double *logprob, bool *is_greedy);
 
 /**
  * Loads a GGUF model (LLaMA or Qwen2 family; safetensors files are read with
@@ -740,37 +766,11 @@ llmc_status llmc_session_compact(struct llmc_session *session, size_t base, cons
 llmc_status llmc_session_clear(struct llmc_session *session);
 
 /**
- * Defaults: 128 tokens, greedy, no stop strings.
+ * A static, NUL-terminated description of `status` ("LLMC_ERR_IO: a file operation
+ * failed"); "unknown status" for a code this version does not know. Never NULL; the string
+ * must not be freed.
  */
-struct llmc_generate_params llmc_generate_default_params(void);
-
-/**
- * Appends `prompt` (`n_prompt` tokens, at least one) to the session and generates after
- * it, streaming text to `callback` (may be NULL). On success the session holds the prompt
- * and the generated tokens (but the last), and `*result` (may be NULL) says what happened.
- * On an error the session may hold part of the work; `llmc_session_truncate` rolls it back.
- */
-llmc_status llmc_generate(struct llmc_session *session, const llmc_token *prompt, size_t n_prompt, const struct llmc_generate_params *params, llmc_text_callback callback, void *user_data, struct llmc_generation *result);
-
-/**
- * Defaults: windows of 512 tokens, all of them, second halves scored, fast numerics.
- */
-struct llmc_perplexity_params llmc_perplexity_default_params(void);
-
-/**
- * Perplexity of `n` tokens over non-overlapping windows of `params->ctx` tokens, each
- * evaluated from an empty cache (`params` may be NULL for the defaults). `progress` (may be
- * NULL) is called after each window. Safe to call from several threads on one model.
- */
-llmc_status llmc_perplexity(const struct llmc_model *model, const llmc_token *tokens, size_t n, const struct llmc_perplexity_params *params, llmc_progress_callback progress, void *user_data, struct llmc_perplexity_result *result);
-
-/**
- * Log-likelihood of `continuation` after `context` (both non-empty), in nats, into
- * `*logprob`, and into `*is_greedy` whether every continuation token is the most likely one
- * at its position (as an evaluation harness asks). Uses a fresh cache of exactly the needed
- * size; safe to call from several threads on one model.
- */
-llmc_status llmc_loglikelihood(const struct llmc_model *model, const llmc_token *context, size_t n_context, const llmc_token *continuation, size_t n_continuation, llmc_numerics numerics_path, double *logprob, bool *is_greedy);
+const char *llmc_status_string(int32_t status);
 
 /**
  * Opens a safetensors file. On success `*out` receives a handle to release with

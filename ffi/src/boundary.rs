@@ -15,8 +15,8 @@ pub(crate) struct Failure {
     pub message: String,
 }
 
-impl From<llmcore::Error> for Failure {
-    fn from(e: llmcore::Error) -> Failure {
+impl From<runtime::Error> for Failure {
+    fn from(e: runtime::Error) -> Failure {
         Failure {
             status: llmc_status::from_error(&e),
             message: e.to_string(),
@@ -36,7 +36,7 @@ pub(crate) fn invalid(message: impl Into<String>) -> Failure {
 }
 
 /// An `LLMC_ERR_NULL_ARGUMENT` failure naming the argument.
-fn null(name: &str) -> Failure {
+pub(crate) fn null(name: &str) -> Failure {
     Failure {
         status: llmc_status::LLMC_ERR_NULL_ARGUMENT,
         message: format!("'{name}' is NULL"),
@@ -223,6 +223,29 @@ pub(crate) unsafe fn arg_cstr<'a>(p: *const c_char, name: &str) -> FfiResult<&'a
         .map_err(|e| invalid(format!("'{name}' is not UTF-8 (byte {})", e.valid_up_to())))
 }
 
+/// A NUL-terminated file path: any bytes on Unix, UTF-8 elsewhere.
+///
+/// # Safety
+/// A non-NULL `p` must point to a NUL-terminated string valid for `'a`.
+pub(crate) unsafe fn arg_path<'a>(p: *const c_char, name: &str) -> FfiResult<&'a std::path::Path> {
+    if p.is_null() {
+        return Err(null(name));
+    }
+    // SAFETY: non-NULL; NUL termination is the caller's promise.
+    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Ok(std::path::Path::new(std::ffi::OsStr::from_bytes(bytes)))
+    }
+    #[cfg(not(unix))]
+    {
+        let s = std::str::from_utf8(bytes)
+            .map_err(|e| invalid(format!("'{name}' is not UTF-8 (byte {})", e.valid_up_to())))?;
+        Ok(std::path::Path::new(s))
+    }
+}
+
 /// `len` bytes of UTF-8 text (no NUL needed); `p` may be NULL only when `len` is 0.
 ///
 /// # Safety
@@ -252,13 +275,19 @@ pub(crate) struct OutList<T> {
 }
 
 impl<T: Copy> OutList<T> {
-    /// Checks the pointers (the count pointer is required; the buffer may be NULL only with
-    /// capacity 0).
-    pub fn new(buf: *mut T, capacity: usize, count: *mut usize, name: &str) -> FfiResult<Self> {
-        let count = out_ptr(count, "n_out")?;
+    /// Checks the pointers, named `name` and `count_name` in messages (the count pointer is
+    /// required; the buffer may be NULL only with capacity 0).
+    pub fn new(
+        buf: *mut T,
+        capacity: usize,
+        count: *mut usize,
+        name: &str,
+        count_name: &str,
+    ) -> FfiResult<Self> {
         if buf.is_null() && capacity > 0 {
             return Err(null(name));
         }
+        let count = out_ptr(count, count_name)?;
         Ok(OutList {
             buf,
             capacity,
@@ -306,7 +335,7 @@ pub(crate) unsafe fn write_text(
     text: &[u8],
     n_out: *mut usize,
 ) -> FfiResult {
-    let out = OutList::new(buf.cast::<u8>(), capacity, n_out, "buf")?;
+    let out = OutList::new(buf.cast::<u8>(), capacity, n_out, "buf", "n_out")?;
     out.check(text.len() + 1, "buf")?;
     if !buf.is_null() {
         // SAFETY: capacity >= len + 1 checked above.

@@ -8,9 +8,9 @@ use crate::boundary::{
 use crate::model::{llmc_model, llmc_token};
 use crate::session::{llmc_numerics, llmc_session, numerics, LLMC_NUMERICS_FAST};
 use crate::status::llmc_status;
-use llmcore::model::generate::{generate, GenerateParams, StopReason};
-use llmcore::model::perplexity::{loglikelihood, perplexity, PerplexityParams, ScoreMode};
-use llmcore::model::sampling::SamplerParams;
+use runtime::model::generate::{generate, GenerateParams, StopReason};
+use runtime::model::perplexity::{loglikelihood, perplexity, PerplexityParams, ScoreMode};
+use runtime::model::sampling::SamplerParams;
 use std::ffi::{c_char, c_void};
 
 /// Receives each new piece of generated text as soon as it is complete UTF-8 and clear of

@@ -1,12 +1,12 @@
 //! Models: loading a GGUF file, its hyper-parameters and metadata, and its tokenizer.
 
 use crate::boundary::{
-    arg_cstr, arg_ref, arg_slice, arg_text, check_result, guard, invalid, log, out_ptr, write_text,
-    FfiResult, OutList, LLMC_LOG_INFO,
+    arg_cstr, arg_path, arg_ref, arg_slice, arg_text, check_result, guard, invalid, log, out_ptr,
+    write_text, FfiResult, OutList, LLMC_LOG_INFO,
 };
 use crate::status::llmc_status;
-use llmcore::io::gguf::Value;
-use llmcore::model::Model;
+use runtime::io::gguf::Value;
+use runtime::model::Model;
 use std::ffi::{c_char, CString};
 use std::sync::Arc;
 
@@ -48,7 +48,7 @@ pub unsafe extern "C" fn llmc_model_load(
 ) -> llmc_status {
     guard("llmc_model_load", || {
         // SAFETY: the caller passes a NUL-terminated path.
-        let path = unsafe { arg_cstr(path, "path")? };
+        let path = unsafe { arg_path(path, "path")? };
         let out = out_ptr(out, "out")?;
         let t0 = std::time::Instant::now();
         let model = Model::open(path)?;
@@ -56,7 +56,8 @@ pub unsafe extern "C" fn llmc_model_load(
         log(
             LLMC_LOG_INFO,
             &format!(
-                "loaded {path}: {} '{}', {} layers, d_model {}, vocabulary {}, in {:.0} ms",
+                "loaded {}: {} '{}', {} layers, d_model {}, vocabulary {}, in {:.0} ms",
+                path.display(),
                 c.arch.name(),
                 c.name,
                 c.n_layer,
@@ -211,7 +212,7 @@ pub unsafe extern "C" fn llmc_model_meta_value(
             .model
             .file()
             .get(key)
-            .ok_or_else(|| llmcore::Error::MissingMetadata(key.into()))?;
+            .ok_or_else(|| runtime::Error::MissingMetadata(key.into()))?;
         let text = match value {
             Value::String(s) => s.clone(),
             v => render(v),
@@ -223,7 +224,7 @@ pub unsafe extern "C" fn llmc_model_meta_value(
 
 /// A metadata value as JSON text.
 fn render(v: &Value) -> String {
-    use llmcore::io::json::Json;
+    use runtime::io::json::Json;
     match v {
         Value::U8(x) => x.to_string(),
         Value::I8(x) => x.to_string(),
@@ -262,7 +263,7 @@ pub unsafe extern "C" fn llmc_tokenize(
         // SAFETY: caller passes a live handle and `text_len` readable bytes.
         let m = unsafe { arg_ref(model, "model")? };
         let text = unsafe { arg_text(text, text_len, "text")? };
-        let out = OutList::new(tokens, capacity, n_tokens, "tokens")?;
+        let out = OutList::new(tokens, capacity, n_tokens, "tokens", "n_tokens")?;
         let ids = m.model.tokenizer().encode(text, parse_special)?;
         // SAFETY: caller's buffer of `capacity` tokens.
         unsafe { out.write(&ids, "tokens") }
@@ -273,7 +274,7 @@ pub unsafe extern "C" fn llmc_tokenize(
 pub(crate) fn check_tokens(model: &Model, tokens: &[u32]) -> FfiResult {
     let vocab_size = model.config.vocab_size;
     match tokens.iter().find(|&&t| t as usize >= vocab_size) {
-        Some(&id) => Err(llmcore::Error::TokenOutOfRange { id, vocab_size }.into()),
+        Some(&id) => Err(runtime::Error::TokenOutOfRange { id, vocab_size }.into()),
         None => Ok(()),
     }
 }

@@ -1,11 +1,11 @@
 //! Sessions: a KV cache over a shared model, evaluated a batch at a time.
 
 use crate::boundary::{
-    arg_mut, arg_ref, arg_slice, guard, invalid, out_ptr, read_params, Failure, FfiResult,
+    arg_mut, arg_ref, arg_slice, guard, invalid, null, out_ptr, read_params, Failure, FfiResult,
 };
 use crate::model::{llmc_model, llmc_token};
 use crate::status::llmc_status;
-use llmcore::model::{Batch, LogitRows, Mask, Numerics, Session};
+use runtime::model::{Batch, LogitRows, Mask, Numerics, Session};
 
 /// Which numeric path a session's matrix products take.
 #[allow(non_camel_case_types)]
@@ -283,7 +283,7 @@ unsafe fn eval_into(
 ) -> FfiResult {
     let needed = n_rows.saturating_mul(s.session.model().config.vocab_size);
     if logits.is_null() && capacity > 0 {
-        return Err(invalid("'logits' is NULL with a nonzero capacity"));
+        return Err(null("logits"));
     }
     if !logits.is_null() && capacity < needed {
         return Err(Failure {

@@ -1,6 +1,6 @@
 //! Status codes: how every fallible export reports its outcome.
 
-use llmcore::Error;
+use runtime::Error;
 use std::ffi::c_char;
 
 /// The outcome of a call: `LLMC_OK` (0) or a negative error kind. The enum is append-only:

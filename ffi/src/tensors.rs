@@ -2,10 +2,10 @@
 //! runtime itself runs GGUF models only).
 
 use crate::boundary::{
-    arg_cstr, arg_ref, check_result, guard, invalid, out_ptr, write_text, Failure,
+    arg_cstr, arg_path, arg_ref, check_result, guard, invalid, out_ptr, write_text, Failure,
 };
 use crate::status::llmc_status;
-use llmcore::io::safetensors::SafeTensors;
+use runtime::io::safetensors::SafeTensors;
 use std::ffi::{c_char, c_void, CString};
 
 /// Most dimensions `llmc_tensor_info` reports.
@@ -34,7 +34,7 @@ pub unsafe extern "C" fn llmc_tensors_open(
 ) -> llmc_status {
     guard("llmc_tensors_open", || {
         // SAFETY: the caller passes a NUL-terminated path.
-        let path = unsafe { arg_cstr(path, "path")? };
+        let path = unsafe { arg_path(path, "path")? };
         let out = out_ptr(out, "out")?;
         let file = SafeTensors::open(path)?;
         let mut dtype_names: Vec<CString> = Vec::new();
@@ -129,7 +129,7 @@ pub unsafe extern "C" fn llmc_tensors_info(
         let info = unsafe { check_result(info, "info")? };
         let view = t.file.tensor(name)?;
         if view.shape.len() > LLMC_MAX_DIMS {
-            return Err(llmcore::Error::Unsupported(format!(
+            return Err(runtime::Error::Unsupported(format!(
                 "tensor '{name}' has {} dimensions, llmc_tensor_info holds {LLMC_MAX_DIMS}",
                 view.shape.len()
             ))
