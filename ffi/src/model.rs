@@ -2,7 +2,7 @@
 
 use crate::boundary::{
     arg_cstr, arg_path, arg_ref, arg_slice, arg_text, check_result, guard, invalid, log, out_ptr,
-    write_text, FfiResult, OutList, LLMC_LOG_INFO,
+    write_text, OutList, LLMC_LOG_INFO,
 };
 use crate::status::llmc_status;
 use runtime::io::gguf::Value;
@@ -270,15 +270,6 @@ pub unsafe extern "C" fn llmc_tokenize(
     })
 }
 
-/// Checks token ids against the vocabulary.
-pub(crate) fn check_tokens(model: &Model, tokens: &[u32]) -> FfiResult {
-    let vocab_size = model.config.vocab_size;
-    match tokens.iter().find(|&&t| t as usize >= vocab_size) {
-        Some(&id) => Err(runtime::Error::TokenOutOfRange { id, vocab_size }.into()),
-        None => Ok(()),
-    }
-}
-
 /// Turns `n` token ids back into UTF-8 text (written NUL-terminated into `buf`, its length
 /// into `*n_out`). Bytes that do not form valid UTF-8 become U+FFFD.
 #[no_mangle]
@@ -294,7 +285,6 @@ pub unsafe extern "C" fn llmc_detokenize(
         // SAFETY: caller passes a live handle and `n` readable ids.
         let m = unsafe { arg_ref(model, "model")? };
         let tokens = unsafe { arg_slice(tokens, n, "tokens")? };
-        check_tokens(&m.model, tokens)?;
         let text = m.model.tokenizer().decode(tokens)?;
         // SAFETY: caller's buffer of `capacity` bytes.
         unsafe { write_text(buf, capacity, text.as_bytes(), n_out) }
@@ -314,7 +304,6 @@ pub unsafe extern "C" fn llmc_token_to_piece(
     guard("llmc_token_to_piece", || {
         // SAFETY: caller passes a live handle.
         let m = unsafe { arg_ref(model, "model")? };
-        check_tokens(&m.model, &[token])?;
         let bytes = m.model.tokenizer().token_bytes(token)?;
         // SAFETY: caller's buffer of `capacity` bytes.
         unsafe { write_text(buf, capacity, bytes, n_out) }

@@ -39,6 +39,20 @@ static unsigned char *read_prefix(const char *path, size_t n) {
     return buf;
 }
 
+/* What the log callback saw: how many messages, and the last one with its level. */
+typedef struct {
+    int count;
+    llmc_log_level level;
+    char last[512];
+} log_seen;
+
+static void on_log(llmc_log_level level, const char *message, void *user_data) {
+    log_seen *seen = user_data;
+    seen->count++;
+    seen->level = level;
+    snprintf(seen->last, sizeof seen->last, "%s", message);
+}
+
 static void test_version_and_status(void) {
     CHECK(strcmp(llmc_version(), STR(LLMC_VERSION_MAJOR) "." STR(LLMC_VERSION_MINOR) "." STR(
                                      LLMC_VERSION_PATCH)) == 0);
@@ -53,7 +67,18 @@ static void test_version_and_status(void) {
     llmc_session_free(NULL);
     llmc_tensors_free(NULL);
     EXPECT(llmc_log_set(NULL, NULL, 7), LLMC_ERR_INVALID_ARGUMENT, "log level 7");
-    EXPECT_OK(llmc_log_set(NULL, NULL, LLMC_LOG_ERROR));
+    /* A failing call is logged at WARN with its error message; below the level, nothing. */
+    log_seen seen = {0};
+    EXPECT_OK(llmc_log_set(on_log, &seen, LLMC_LOG_WARN));
+    EXPECT(llmc_session_clear(NULL), LLMC_ERR_NULL_ARGUMENT, "'session' is NULL");
+    CHECK(seen.count == 1 && seen.level == LLMC_LOG_WARN);
+    CHECK(strcmp(seen.last, "llmc_session_clear: 'session' is NULL") == 0);
+    EXPECT_OK(llmc_log_set(on_log, &seen, LLMC_LOG_ERROR));
+    EXPECT(llmc_session_clear(NULL), LLMC_ERR_NULL_ARGUMENT, "'session' is NULL");
+    CHECK(seen.count == 1);
+    EXPECT_OK(llmc_log_set(NULL, NULL, LLMC_LOG_DEBUG));
+    EXPECT(llmc_session_clear(NULL), LLMC_ERR_NULL_ARGUMENT, "'session' is NULL");
+    CHECK(seen.count == 1);
 }
 
 static void test_bad_files(const char *model_path, const char *dir) {
@@ -176,7 +201,12 @@ static bool on_progress(size_t done, size_t total, void *user_data) {
 
 static void test_model_calls(const char *model_path) {
     llmc_model *m = NULL;
+    log_seen seen = {0};
+    EXPECT_OK(llmc_log_set(on_log, &seen, LLMC_LOG_INFO));
     EXPECT_OK(llmc_model_load(model_path, &m));
+    EXPECT_OK(llmc_log_set(NULL, NULL, LLMC_LOG_DEBUG));
+    CHECK(seen.count == 1 && seen.level == LLMC_LOG_INFO && strstr(seen.last, "loaded ") &&
+          strstr(seen.last, "30 layers"));
     if (!m) return;
     struct llmc_model_info info = {.struct_size = sizeof info};
     EXPECT(llmc_model_get_info(m, NULL), LLMC_ERR_NULL_ARGUMENT, "'info'");
