@@ -3,7 +3,7 @@
 //! (`llmc_session_eval`, which adds the panic boundary, the pointer checks and the copy of the
 //! logits into the caller's buffer). The two paths decode side by side, their steps
 //! interleaved, so both see the same load on a shared machine; the overhead is the median over
-//! rounds of 1 - (C ABI tokens/s) / (Rust tokens/s) and must stay under 2% (the bench exits
+//! paired steps of 1 - (C ABI tokens/s) / (Rust tokens/s) and must stay under 2% (the bench exits
 //! non-zero otherwise). Both paths must pick the same tokens. The fixed cost of the boundary
 //! (an empty call) and of the logits copy is also timed on its own, against a decode step.
 //!
@@ -46,13 +46,13 @@ fn ffi_step(s: *mut llmc_session, token: u32, logits: &mut [f32]) -> u32 {
 
 /// One round: both paths prefill `prompt`, then decode `steps` tokens greedily with their
 /// steps interleaved (alternating which goes first), so that both see the same machine load.
-/// Returns the decode seconds of (Rust, C ABI); both must pick the same tokens.
+/// Returns the seconds of each step as (Rust, C ABI); both paths must pick the same tokens.
 fn round(
     model: &Arc<Model>,
     handle: *const llmc_model,
     prompt: &[u32],
     steps: usize,
-) -> (f64, f64) {
+) -> Vec<(f64, f64)> {
     let n_ctx = prompt.len() + steps + 1;
     let mut rs = Session::new(model.clone(), n_ctx, Numerics::Fast).unwrap();
     let mut params = llmc_session_default_params();
@@ -78,8 +78,9 @@ fn round(
     };
     assert_eq!(st, llmc_status::LLMC_OK);
     let mut c_next = argmax(&logits) as u32;
-    let (mut r_secs, mut c_secs) = (0.0, 0.0);
+    let mut times = Vec::with_capacity(steps);
     for i in 0..steps {
+        let (mut r_secs, mut c_secs) = (0.0, 0.0);
         assert_eq!(r_next, c_next, "the C ABI must decode the same tokens");
         let mut time_rust = || {
             let t = Instant::now();
@@ -95,10 +96,11 @@ fn round(
         if i % 2 == 1 {
             time_rust();
         }
+        times.push((r_secs, c_secs));
     }
     // SAFETY: created above, freed once.
     unsafe { llmc_session_free(cs) };
-    (r_secs, c_secs)
+    times
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -137,12 +139,14 @@ fn main() {
 
     let (mut rust_tps, mut ffi_tps, mut overheads) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..rounds {
-        let (r, f) = round(&model, handle, &prompt, steps);
-        let (r, f) = (steps as f64 / r, steps as f64 / f);
+        let times = round(&model, handle, &prompt, steps);
+        let r = steps as f64 / times.iter().map(|t| t.0).sum::<f64>();
+        let f = steps as f64 / times.iter().map(|t| t.1).sum::<f64>();
         println!("round {i}: Rust {r:.2} tokens/s, C ABI {f:.2} tokens/s");
         rust_tps.push(r);
         ffi_tps.push(f);
-        overheads.push(1.0 - f / r);
+        // Each step's C ABI time against its paired Rust step: 1 - tps_C / tps_Rust.
+        overheads.extend(times.iter().map(|(r, c)| 1.0 - r / c));
     }
 
     // The boundary's fixed cost on its own: a call that does no work.
@@ -178,8 +182,8 @@ fn main() {
     let (r, f, o) = (median(rust_tps), median(ffi_tps), median(overheads));
     let fixed = (per_call_ns + copy_ns) * 1e-9 * r;
     println!(
-        "decode, SmolLM2-135M Q4_1, {steps} tokens x {rounds} rounds (median): Rust API {r:.2} \
-         tokens/s, C ABI {f:.2} tokens/s, overhead {:.2}%",
+        "decode, SmolLM2-135M Q4_1, {steps} tokens x {rounds} rounds: Rust API {r:.2} tokens/s, \
+         C ABI {f:.2} tokens/s (medians of rounds); overhead {:.2}% (median of paired steps)",
         o * 100.0
     );
     println!(
