@@ -198,9 +198,8 @@ pub(crate) unsafe fn arg_slice<'a, T>(p: *const T, n: usize, name: &str) -> FfiR
     if p.is_null() {
         return Err(null(name));
     }
-    if n.checked_mul(size_of::<T>())
-        .map_or(true, |b| b > isize::MAX as usize)
-    {
+    let fits = matches!(n.checked_mul(size_of::<T>()), Some(b) if b <= isize::MAX as usize);
+    if !fits {
         return Err(invalid(format!(
             "'{name}': {n} elements do not fit in memory"
         )));

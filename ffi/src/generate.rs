@@ -128,7 +128,7 @@ pub unsafe extern "C" fn llmc_generate(
         if !(p.top_p > 0.0 && p.top_p <= 1.0) {
             return Err(invalid(format!("top_p must be in (0, 1], got {}", p.top_p)));
         }
-        if !(p.repeat_penalty > 0.0) || !p.temperature.is_finite() {
+        if p.repeat_penalty.is_nan() || p.repeat_penalty <= 0.0 || !p.temperature.is_finite() {
             return Err(invalid("repeat_penalty must be > 0 and temperature finite"));
         }
         let stops = unsafe { arg_slice(p.stop, p.n_stop, "params->stop")? };
