@@ -795,6 +795,12 @@ llmc_status llmc_tensors_count(const struct llmc_tensors *tensors, size_t *count
 llmc_status llmc_tensors_name(const struct llmc_tensors *tensors, size_t index, char *buf, size_t capacity, size_t *n_out);
 
 /**
+ * Writes the value of `key` in the file's `__metadata__` map NUL-terminated into `buf` and
+ * its length into `*n_out` (`LLMC_ERR_MISSING_METADATA` when absent).
+ */
+llmc_status llmc_tensors_meta_value(const struct llmc_tensors *tensors, const char *key, char *buf, size_t capacity, size_t *n_out);
+
+/**
  * Fills `*info` for the tensor called `name` (`LLMC_ERR_MISSING_TENSOR` when absent,
  * `LLMC_ERR_UNSUPPORTED` beyond `LLMC_MAX_DIMS` dimensions).
  */

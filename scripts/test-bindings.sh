@@ -84,7 +84,7 @@ gcc "${CFLAGS[@]}" -pthread tests/c/threads.c $(pkg-config --cflags --libs llmco
 step "C++ tests (find_package) under valgrind"
 cmake -S bindings/cpp -B "$WORK/cpp" -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build "$WORK/cpp" -j 2
-memcheck "$WORK/cpp/test_llmcore" "$MODEL"
+memcheck "$WORK/cpp/test_llmcore" "$MODEL" "$WORK/scratch"
 
 step "Go tests (-race)"
 (cd bindings/go && go vet ./... && go test -race -count=1 -v ./...)

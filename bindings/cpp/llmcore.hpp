@@ -350,6 +350,13 @@ class Tensors {
         return out;
     }
 
+    /// A value of the file's `__metadata__` map.
+    std::string metadata(const std::string &key) const {
+        return detail::read_text([&](char *b, std::size_t c, std::size_t *o) {
+            return llmc_tensors_meta_value(ptr_.get(), key.c_str(), b, c, o);
+        });
+    }
+
     llmc_tensor_info info(const std::string &name) const {
         llmc_tensor_info i{};
         i.struct_size = sizeof i;

@@ -97,6 +97,31 @@ pub unsafe extern "C" fn llmc_tensors_name(
     })
 }
 
+/// Writes the value of `key` in the file's `__metadata__` map NUL-terminated into `buf` and
+/// its length into `*n_out` (`LLMC_ERR_MISSING_METADATA` when absent).
+#[no_mangle]
+pub unsafe extern "C" fn llmc_tensors_meta_value(
+    tensors: *const llmc_tensors,
+    key: *const c_char,
+    buf: *mut c_char,
+    capacity: usize,
+    n_out: *mut usize,
+) -> llmc_status {
+    guard("llmc_tensors_meta_value", || {
+        // SAFETY: caller passes a live handle, a NUL-terminated key, `capacity` bytes.
+        let t = unsafe { arg_ref(tensors, "tensors")? };
+        let key = unsafe { arg_cstr(key, "key")? };
+        let (_, value) = t
+            .file
+            .metadata()
+            .iter()
+            .find(|(k, _)| k == key)
+            .ok_or_else(|| runtime::Error::MissingMetadata(key.into()))?;
+        // SAFETY: caller's buffer of `capacity` bytes.
+        unsafe { write_text(buf, capacity, value.as_bytes(), n_out) }
+    })
+}
+
 /// A tensor's type and shape. Set `struct_size = sizeof(llmc_tensor_info)` before the call.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]

@@ -125,7 +125,7 @@ static void test_bad_files(const char *model_path, const char *dir) {
     llmc_model_free(m);
 
     /* Safetensors: a valid two-tensor file, then truncated and corrupted copies. */
-    const char hdr[] = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+    const char hdr[] = "{\"__metadata__\":{\"format\":\"pt\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
                        "\"b\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[24,32]}}";
     size_t hlen = sizeof hdr - 1;
     unsigned char file[512];
@@ -165,6 +165,14 @@ static void test_bad_files(const char *model_path, const char *dir) {
     CHECK(strcmp(name, "zzzzzzz") == 0);
     EXPECT_OK(llmc_tensors_name(t, 0, name, sizeof name, &n));
     CHECK(n == 1 && strcmp(name, "w") == 0);
+    EXPECT(llmc_tensors_meta_value(NULL, "format", name, sizeof name, &n), LLMC_ERR_NULL_ARGUMENT,
+           "'tensors'");
+    EXPECT(llmc_tensors_meta_value(t, NULL, name, sizeof name, &n), LLMC_ERR_NULL_ARGUMENT,
+           "'key'");
+    EXPECT(llmc_tensors_meta_value(t, "nope", name, sizeof name, &n), LLMC_ERR_MISSING_METADATA,
+           "nope");
+    EXPECT_OK(llmc_tensors_meta_value(t, "format", name, sizeof name, &n));
+    CHECK(n == 2 && strcmp(name, "pt") == 0);
     struct llmc_tensor_info ti = {.struct_size = sizeof ti};
     EXPECT(llmc_tensors_info(NULL, "w", &ti), LLMC_ERR_NULL_ARGUMENT, "'tensors'");
     EXPECT(llmc_tensors_info(t, NULL, &ti), LLMC_ERR_NULL_ARGUMENT, "'name'");

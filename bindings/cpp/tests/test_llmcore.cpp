@@ -1,7 +1,8 @@
 // Tests of the C++ wrapper on the real SmolLM2 model; run under valgrind by
-// scripts/test-bindings.sh.   usage: test_llmcore MODEL.gguf
+// scripts/test-bindings.sh.   usage: test_llmcore MODEL.gguf [SCRATCH_DIR (default /tmp)]
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include "llmcore.hpp"
@@ -34,8 +35,8 @@ template <typename F> static void expect_error(F body, llmc_status status, const
 #define EXPECT_ERROR(body, status, needle) expect_error([&] { body; }, status, needle, __LINE__)
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: %s MODEL.gguf\n", argv[0]);
+    if (argc < 2 || argc > 3) {
+        std::fprintf(stderr, "usage: %s MODEL.gguf [SCRATCH_DIR]\n", argv[0]);
         return 2;
     }
     using namespace llmcore;
@@ -134,6 +135,29 @@ int main(int argc, char **argv) {
                  LLMC_ERR_CANCELLED, "cancelled");
     auto ll = model.loglikelihood({toks[0], toks[1]}, {toks[2]});
     CHECK(ll.first < 0.0);
+
+    // A small safetensors file: one F32 tensor and a metadata entry.
+    const std::string header = "{\"__metadata__\":{\"format\":\"pt\"},"
+                               "\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}";
+    const std::string st_path = std::string(argc > 2 ? argv[2] : "/tmp") + "/cpp-test.safetensors";
+    {
+        const float w[3] = {1.5f, -2.0f, 3.25f};
+        uint64_t len = header.size();
+        std::ofstream f(st_path, std::ios::binary);
+        for (int i = 0; i < 8; i++) f.put(static_cast<char>(len >> (8 * i)));
+        f << header;
+        f.write(reinterpret_cast<const char *>(w), sizeof w);
+    }
+    Tensors t = Tensors::open(st_path);
+    CHECK(t.names() == std::vector<std::string>{"w"} && t.metadata("format") == "pt");
+    llmc_tensor_info ti = t.info("w");
+    CHECK(std::string(ti.dtype) == "F32" && ti.n_dims == 1 && ti.shape[0] == 3);
+    std::vector<uint8_t> bytes = t.read("w");
+    float back[3];
+    std::memcpy(back, bytes.data(), sizeof back);
+    CHECK(bytes.size() == 12 && back[0] == 1.5f && back[1] == -2.0f && back[2] == 3.25f);
+    EXPECT_ERROR(t.info("v"), LLMC_ERR_MISSING_TENSOR, "'v'");
+    std::remove(st_path.c_str());
 
     std::printf("cpp: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
