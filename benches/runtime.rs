@@ -14,7 +14,9 @@ fn bench(path: &str, reps: usize) {
     let model = Arc::new(Model::open(path).unwrap_or_else(|e| panic!("{path}: {e}")));
     let vocab = model.config.vocab_size as u32;
     // Deterministic pseudo-random token ids (the content does not change the cost).
-    let prompt: Vec<u32> = (0..512u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 7) % vocab).collect();
+    let prompt: Vec<u32> = (0..512u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) % vocab)
+        .collect();
 
     let mut pp = Vec::new();
     for _ in 0..reps {
@@ -43,17 +45,29 @@ fn bench(path: &str, reps: usize) {
 }
 
 fn main() {
-    let mut args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let mut args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let mut threads = 0;
     if let Some(i) = args.iter().position(|a| a == "--threads") {
-        threads = args.get(i + 1).and_then(|s| s.parse().ok()).expect("--threads N");
+        threads = args
+            .get(i + 1)
+            .and_then(|s| s.parse().ok())
+            .expect("--threads N");
         args.drain(i..i + 2);
     }
     if threads > 0 {
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().unwrap();
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .unwrap();
     }
     if args.is_empty() {
-        args.push(format!("{}/assets/models/SmolLM2-135M-Instruct.Q4_1.gguf", env!("CARGO_MANIFEST_DIR")));
+        args.push(format!(
+            "{}/assets/models/SmolLM2-135M-Instruct.Q4_1.gguf",
+            env!("CARGO_MANIFEST_DIR")
+        ));
     }
     for path in &args {
         bench(path, 3);

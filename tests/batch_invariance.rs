@@ -26,7 +26,10 @@ fn check(rel: &'static str, numerics: Numerics) {
     let mut single = Session::new(m.clone(), 64, numerics).unwrap();
     for (i, &t) in tokens.iter().enumerate() {
         let l = single.eval(&[t], LogitRows::Last).unwrap();
-        assert!(l == row(&all, i), "{rel} {numerics:?}: token {i} alone differs from prefill");
+        assert!(
+            l == row(&all, i),
+            "{rel} {numerics:?}: token {i} alone differs from prefill"
+        );
     }
 
     // A masked batch: prefix of 20, then the remaining 12 real tokens with a distractor token
@@ -51,7 +54,11 @@ fn check(rel: &'static str, numerics: Numerics) {
         real_slots.push(slot + 1);
         vis.push(real_slots.clone());
     }
-    let batch = Batch { tokens: &btok, positions: &bpos, mask: Mask::Visible(&vis) };
+    let batch = Batch {
+        tokens: &btok,
+        positions: &bpos,
+        mask: Mask::Visible(&vis),
+    };
     let got = masked.eval_batch(&batch, LogitRows::All).unwrap();
     for j in 0..tokens.len() - split {
         assert!(
@@ -62,13 +69,18 @@ fn check(rel: &'static str, numerics: Numerics) {
     }
 
     // Compaction keeps the real path: continuing from it equals continuing the plain prefill.
-    let keep: Vec<usize> = (0..tokens.len() - split).map(|j| split + 2 * j + 1).collect();
+    let keep: Vec<usize> = (0..tokens.len() - split)
+        .map(|j| split + 2 * j + 1)
+        .collect();
     masked.compact(split, &keep).unwrap();
     assert_eq!(masked.len(), tokens.len());
     let next = [tokens[3]];
     let a = masked.eval(&next, LogitRows::Last).unwrap();
     let b = full.eval(&next, LogitRows::Last).unwrap();
-    assert!(a == b, "{rel} {numerics:?}: continuing after compaction differs");
+    assert!(
+        a == b,
+        "{rel} {numerics:?}: continuing after compaction differs"
+    );
 
     // Rollback: truncate and re-evaluate gives the same bits as the first time.
     full.truncate(10).unwrap();
@@ -105,15 +117,28 @@ fn bad_batches_are_errors_and_leave_the_cache_alone() {
     let vocab = m.config.vocab_size as u32;
     assert_eq!(
         s.eval(&[vocab], LogitRows::Last).unwrap_err(),
-        Error::TokenOutOfRange { id: vocab, vocab_size: vocab as usize }
+        Error::TokenOutOfRange {
+            id: vocab,
+            vocab_size: vocab as usize
+        }
     );
     assert_eq!(
         s.eval(&[5; 6], LogitRows::Last).unwrap_err(),
-        Error::ContextOverflow { needed: 9, capacity: 8 }
+        Error::ContextOverflow {
+            needed: 9,
+            capacity: 8
+        }
     );
     let vis = vec![vec![9u32]];
-    let bad = Batch { tokens: &[5], positions: &[3], mask: Mask::Visible(&vis) };
-    assert!(matches!(s.eval_batch(&bad, LogitRows::Last), Err(Error::InvalidArgument(_))));
+    let bad = Batch {
+        tokens: &[5],
+        positions: &[3],
+        mask: Mask::Visible(&vis),
+    };
+    assert!(matches!(
+        s.eval_batch(&bad, LogitRows::Last),
+        Err(Error::InvalidArgument(_))
+    ));
     assert!(s.eval(&[], LogitRows::Last).is_err());
     assert_eq!(s.len(), 3);
     assert!(Session::new(m, 1 << 20, Numerics::Fast).is_err());

@@ -11,7 +11,10 @@ fn greedy(rel: &'static str, prompt: &str, n: usize, numerics: Numerics) -> Stri
     let m = model(rel);
     let ids = m.tokenizer().encode(prompt, true).unwrap();
     let mut s = Session::new(m, 128, numerics).unwrap();
-    let params = GenerateParams { max_tokens: n, ..Default::default() };
+    let params = GenerateParams {
+        max_tokens: n,
+        ..Default::default()
+    };
     let mut streamed = String::new();
     let out = generate(&mut s, &ids, &params, &mut |t| {
         streamed.push_str(t);
@@ -35,15 +38,29 @@ fn capital_of_france_is_paris() {
 #[test]
 fn stop_string_and_callback_end_generation() {
     let m = model(SMOLLM2);
-    let ids = m.tokenizer().encode("One, two, three, four, five,", false).unwrap();
+    let ids = m
+        .tokenizer()
+        .encode("One, two, three, four, five,", false)
+        .unwrap();
     let mut s = Session::new(m.clone(), 128, Numerics::Fast).unwrap();
-    let params = GenerateParams { max_tokens: 40, stop: vec![" eight".into()], ..Default::default() };
+    let params = GenerateParams {
+        max_tokens: 40,
+        stop: vec![" eight".into()],
+        ..Default::default()
+    };
     let out = generate(&mut s, &ids, &params, &mut |_| true).unwrap();
     assert_eq!(out.stop, StopReason::StopString, "{:?}", out.text);
-    assert!(out.text.contains("seven") && !out.text.contains("eight"), "{:?}", out.text);
+    assert!(
+        out.text.contains("seven") && !out.text.contains("eight"),
+        "{:?}",
+        out.text
+    );
 
     let mut s = Session::new(m, 128, Numerics::Fast).unwrap();
-    let params = GenerateParams { max_tokens: 40, ..Default::default() };
+    let params = GenerateParams {
+        max_tokens: 40,
+        ..Default::default()
+    };
     let mut calls = 0;
     let out = generate(&mut s, &ids, &params, &mut |_| {
         calls += 1;
@@ -60,12 +77,27 @@ fn sampling_is_reproducible_by_seed_and_varies_across_seeds() {
     let ids = m.tokenizer().encode("Once upon a time", false).unwrap();
     let run = |seed| {
         let mut s = Session::new(m.clone(), 128, Numerics::Fast).unwrap();
-        let sampler = SamplerParams { temperature: 1.0, top_k: 50, top_p: 0.95, seed, ..Default::default() };
-        let params = GenerateParams { max_tokens: 24, sampler, stop: vec![] };
-        generate(&mut s, &ids, &params, &mut |_| true).unwrap().tokens
+        let sampler = SamplerParams {
+            temperature: 1.0,
+            top_k: 50,
+            top_p: 0.95,
+            seed,
+            ..Default::default()
+        };
+        let params = GenerateParams {
+            max_tokens: 24,
+            sampler,
+            stop: vec![],
+        };
+        generate(&mut s, &ids, &params, &mut |_| true)
+            .unwrap()
+            .tokens
     };
     assert_eq!(run(1), run(1));
-    assert!((2..6).any(|seed| run(seed) != run(1)), "different seeds should sample differently");
+    assert!(
+        (2..6).any(|seed| run(seed) != run(1)),
+        "different seeds should sample differently"
+    );
 }
 
 #[test]
@@ -73,7 +105,10 @@ fn generation_stops_at_a_full_context() {
     let m = model(SMOLLM2);
     let ids = m.tokenizer().encode("Hello there", false).unwrap();
     let mut s = Session::new(m, ids.len() + 3, Numerics::Fast).unwrap();
-    let params = GenerateParams { max_tokens: 50, ..Default::default() };
+    let params = GenerateParams {
+        max_tokens: 50,
+        ..Default::default()
+    };
     let out = generate(&mut s, &ids, &params, &mut |_| true).unwrap();
     assert_eq!(out.stop, StopReason::ContextFull);
     assert_eq!(out.tokens.len(), 4);

@@ -14,12 +14,20 @@ pub struct Flag {
 
 /// Shorthand for a flag with a value.
 pub const fn opt(name: &'static str, value: &'static str, help: &'static str) -> Flag {
-    Flag { name, value: Some(value), help }
+    Flag {
+        name,
+        value: Some(value),
+        help,
+    }
 }
 
 /// Shorthand for a boolean switch.
 pub const fn switch(name: &'static str, help: &'static str) -> Flag {
-    Flag { name, value: None, help }
+    Flag {
+        name,
+        value: None,
+        help,
+    }
 }
 
 /// Flags every subcommand accepts.
@@ -51,7 +59,11 @@ pub fn usage(cmd: &str, synopsis: &str, flags: &[Flag]) -> String {
 impl Parsed {
     /// Parses `argv` (after the subcommand name) against `flags` plus [`GLOBAL`].
     pub fn parse(argv: &[String], flags: &[Flag]) -> Result<Parsed, String> {
-        let mut p = Parsed { values: BTreeMap::new(), switches: Vec::new(), positional: Vec::new() };
+        let mut p = Parsed {
+            values: BTreeMap::new(),
+            switches: Vec::new(),
+            positional: Vec::new(),
+        };
         let mut it = argv.iter();
         while let Some(a) = it.next() {
             if !a.starts_with("--") {
@@ -71,7 +83,10 @@ impl Parsed {
                 Some(v) => {
                     let val = match inline {
                         Some(x) => x,
-                        None => it.next().cloned().ok_or_else(|| format!("{name} needs a value ({v})"))?,
+                        None => it
+                            .next()
+                            .cloned()
+                            .ok_or_else(|| format!("{name} needs a value ({v})"))?,
                     };
                     if p.values.insert(f.name, val).is_some() {
                         return Err(format!("{name} given twice"));
@@ -102,7 +117,9 @@ impl Parsed {
     pub fn num<T: FromStr>(&self, name: &str, default: T) -> Result<T, String> {
         match self.str(name) {
             None => Ok(default),
-            Some(s) => s.parse().map_err(|_| format!("{name}: '{s}' is not a valid number")),
+            Some(s) => s
+                .parse()
+                .map_err(|_| format!("{name}: '{s}' is not a valid number")),
         }
     }
 
@@ -141,10 +158,19 @@ mod tests {
 
     #[test]
     fn rejects_unknown_flags_missing_and_bad_values() {
-        assert_eq!(Parsed::parse(&argv("--bogus"), FLAGS).err().unwrap(), "unknown flag --bogus");
-        assert!(Parsed::parse(&argv("--ctx"), FLAGS).err().unwrap().contains("needs a value"));
+        assert_eq!(
+            Parsed::parse(&argv("--bogus"), FLAGS).err().unwrap(),
+            "unknown flag --bogus"
+        );
+        assert!(Parsed::parse(&argv("--ctx"), FLAGS)
+            .err()
+            .unwrap()
+            .contains("needs a value"));
         let p = Parsed::parse(&argv("--ctx abc"), FLAGS).unwrap();
-        assert!(p.num::<usize>("--ctx", 0).unwrap_err().contains("not a valid number"));
+        assert!(p
+            .num::<usize>("--ctx", 0)
+            .unwrap_err()
+            .contains("not a valid number"));
         assert!(Parsed::parse(&argv("--ctx 1 --ctx 2"), FLAGS).is_err());
         assert!(Parsed::parse(&argv("--chat=yes"), FLAGS).is_err());
     }

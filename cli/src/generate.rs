@@ -14,15 +14,33 @@ const FLAGS: &[Flag] = &[
     opt("--prompt", "TEXT", "the prompt (raw text unless --chat)"),
     opt("--max-tokens", "N", "tokens to generate (default 128)"),
     opt("--temperature", "T", "0 = greedy (default 0)"),
-    opt("--top-k", "K", "keep the K most likely tokens, 0 = all (default 40)"),
+    opt(
+        "--top-k",
+        "K",
+        "keep the K most likely tokens, 0 = all (default 40)",
+    ),
     opt("--top-p", "P", "nucleus probability (default 0.95)"),
-    opt("--repeat-penalty", "R", "penalty on the last 64 tokens, 1 = off (default 1)"),
+    opt(
+        "--repeat-penalty",
+        "R",
+        "penalty on the last 64 tokens, 1 = off (default 1)",
+    ),
     opt("--seed", "S", "random seed (default 0)"),
     opt("--stop", "TEXT", "stop before this string"),
-    opt("--ctx", "N", "context size in tokens (default: prompt + max tokens)"),
+    opt(
+        "--ctx",
+        "N",
+        "context size in tokens (default: prompt + max tokens)",
+    ),
     switch("--chat", "wrap the prompt in the model's chat template"),
-    switch("--no-special", "treat special-token text in the prompt as plain text"),
-    switch("--exact", "use the exact f32 path instead of the quantized fast path"),
+    switch(
+        "--no-special",
+        "treat special-token text in the prompt as plain text",
+    ),
+    switch(
+        "--exact",
+        "use the exact f32 path instead of the quantized fast path",
+    ),
 ];
 
 pub fn run(argv: &[String]) -> Result<(), Failure> {
@@ -30,23 +48,35 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     p.at_most_positional(0).map_err(usage_err)?;
     let defaults = SamplerParams::default();
     let sampler = SamplerParams {
-        temperature: p.num("--temperature", defaults.temperature).map_err(usage_err)?,
+        temperature: p
+            .num("--temperature", defaults.temperature)
+            .map_err(usage_err)?,
         top_k: p.num("--top-k", defaults.top_k).map_err(usage_err)?,
         top_p: p.num("--top-p", defaults.top_p).map_err(usage_err)?,
-        repeat_penalty: p.num("--repeat-penalty", defaults.repeat_penalty).map_err(usage_err)?,
+        repeat_penalty: p
+            .num("--repeat-penalty", defaults.repeat_penalty)
+            .map_err(usage_err)?,
         repeat_last_n: defaults.repeat_last_n,
         seed: p.num("--seed", defaults.seed).map_err(usage_err)?,
     };
     if !(sampler.top_p > 0.0 && sampler.top_p <= 1.0) {
-        return Err(usage_err(format!("--top-p must be in (0, 1], got {}", sampler.top_p)));
+        return Err(usage_err(format!(
+            "--top-p must be in (0, 1], got {}",
+            sampler.top_p
+        )));
     }
     if !(sampler.repeat_penalty > 0.0) || !sampler.temperature.is_finite() {
-        return Err(usage_err("--repeat-penalty must be > 0 and --temperature finite".into()));
+        return Err(usage_err(
+            "--repeat-penalty must be > 0 and --temperature finite".into(),
+        ));
     }
     let params = GenerateParams {
         max_tokens: p.num("--max-tokens", 128).map_err(usage_err)?,
         sampler,
-        stop: p.str("--stop").map(|s| vec![s.to_string()]).unwrap_or_default(),
+        stop: p
+            .str("--stop")
+            .map(|s| vec![s.to_string()])
+            .unwrap_or_default(),
     };
     let model = load_model(p.required("--model").map_err(usage_err)?)?;
     let prompt_text = p.required("--prompt").map_err(usage_err)?;
@@ -60,8 +90,14 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     if prompt.is_empty() {
         return Err(usage_err("the prompt is empty".into()));
     }
-    let ctx = p.num("--ctx", prompt.len() + params.max_tokens).map_err(usage_err)?;
-    let numerics = if p.flag("--exact") { Numerics::Exact } else { Numerics::Fast };
+    let ctx = p
+        .num("--ctx", prompt.len() + params.max_tokens)
+        .map_err(usage_err)?;
+    let numerics = if p.flag("--exact") {
+        Numerics::Exact
+    } else {
+        Numerics::Fast
+    };
     let mut session = Session::new(model.clone(), ctx, numerics)?;
     let json = p.flag("--json");
     let mut stdout = std::io::stdout();
@@ -77,7 +113,10 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     if json {
         let j = Json::object(vec![
             ("text", Json::from(out.text.as_str())),
-            ("tokens", Json::Array(out.tokens.iter().map(|&t| Json::from(t as u64)).collect())),
+            (
+                "tokens",
+                Json::Array(out.tokens.iter().map(|&t| Json::from(t as u64)).collect()),
+            ),
             ("prompt_tokens", Json::from(out.prompt_tokens as u64)),
             ("stop_reason", Json::from(out.stop.name())),
             ("prefill_tokens_per_s", Json::from(prefill_tps)),

@@ -12,7 +12,11 @@ const FLAGS: &[crate::args::Flag] = &[switch("--tensors", "list every tensor")];
 /// A metadata value for display; long arrays are summarized.
 fn show(v: &Value) -> String {
     match v {
-        Value::String(s) if s.len() > 80 => format!("{:?}... ({} bytes)", &s[..s.floor_char_boundary(60)], s.len()),
+        Value::String(s) if s.len() > 80 => format!(
+            "{:?}... ({} bytes)",
+            &s[..s.floor_char_boundary(60)],
+            s.len()
+        ),
         Value::String(s) => format!("{s:?}"),
         Value::Array(a) => format!("[{} items]", a.len()),
         other => format!("{other:?}"),
@@ -22,10 +26,17 @@ fn show(v: &Value) -> String {
 pub fn run(argv: &[String]) -> Result<(), Failure> {
     let p = parse("info", "MODEL.gguf [--tensors]", FLAGS, argv)?;
     p.at_most_positional(1).map_err(usage_err)?;
-    let path = p.positional.first().ok_or_else(|| usage_err("a model path is required".into()))?;
+    let path = p
+        .positional
+        .first()
+        .ok_or_else(|| usage_err("a model path is required".into()))?;
     let file = GgufFile::open(path)?;
     let cfg = ModelConfig::from_gguf(&file)?;
-    let params: u64 = file.tensors.iter().map(|t| t.dims.iter().product::<u64>()).sum();
+    let params: u64 = file
+        .tensors
+        .iter()
+        .map(|t| t.dims.iter().product::<u64>())
+        .sum();
     let bytes: u64 = file.file_bytes().len() as u64;
     let mut by_type: Vec<(&'static str, usize)> = Vec::new();
     for t in &file.tensors {
@@ -54,7 +65,12 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         ("tensor_count", Json::from(file.tensors.len() as u64)),
         (
             "tensor_types",
-            Json::object(by_type.iter().map(|(n, c)| (*n, Json::from(*c as u64))).collect()),
+            Json::object(
+                by_type
+                    .iter()
+                    .map(|(n, c)| (*n, Json::from(*c as u64)))
+                    .collect::<Vec<_>>(),
+            ),
         ),
     ]);
     emit(&p, json, || {

@@ -6,6 +6,7 @@ mod info;
 mod output;
 mod perplexity;
 mod progress;
+mod schedule;
 mod tokenize;
 
 use std::process::ExitCode;
@@ -30,6 +31,7 @@ commands:
   tokenize    text to token ids
   generate    generate text from a prompt
   perplexity  perplexity of a text file
+  schedule    recomputation schedule for pipeline-parallel training (Lynx)
 ";
 
 fn main() -> ExitCode {
@@ -44,11 +46,14 @@ fn main() -> ExitCode {
         "tokenize" => tokenize::run(rest),
         "generate" => generate::run(rest),
         "perplexity" => perplexity::run(rest),
+        "schedule" => schedule::run(rest, false).map_err(Failure::Run),
         "help" | "--help" | "-h" => {
             print!("{COMMANDS}");
             return ExitCode::SUCCESS;
         }
-        other => Err(Failure::Usage(format!("unknown command '{other}'\n\n{COMMANDS}"))),
+        other => Err(Failure::Usage(format!(
+            "unknown command '{other}'\n\n{COMMANDS}"
+        ))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

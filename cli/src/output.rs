@@ -8,14 +8,21 @@ use llmcore::model::Model;
 use std::sync::Arc;
 
 /// Parses a subcommand's flags (answering `--help`) and sets up the thread pool.
-pub fn parse(cmd: &str, synopsis: &str, flags: &[Flag], argv: &[String]) -> Result<Parsed, Failure> {
+pub fn parse(
+    cmd: &str,
+    synopsis: &str,
+    flags: &[Flag],
+    argv: &[String],
+) -> Result<Parsed, Failure> {
     let text = usage(cmd, synopsis, flags);
     if argv.iter().any(|a| a == "--help" || a == "-h") {
         print!("{text}");
         std::process::exit(0);
     }
     let p = Parsed::parse(argv, flags).map_err(|m| Failure::Usage(format!("{m}\n{text}")))?;
-    let threads: usize = p.num("--threads", 0).map_err(|m| Failure::Usage(format!("{m}\n{text}")))?;
+    let threads: usize = p
+        .num("--threads", 0)
+        .map_err(|m| Failure::Usage(format!("{m}\n{text}")))?;
     if threads > 0 {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

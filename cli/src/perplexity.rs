@@ -19,18 +19,31 @@ const FLAGS: &[Flag] = &[
 ];
 
 pub fn run(argv: &[String]) -> Result<(), Failure> {
-    let p = parse("perplexity", "--model M --text FILE [--ctx N] [--max-windows K]", FLAGS, argv)?;
+    let p = parse(
+        "perplexity",
+        "--model M --text FILE [--ctx N] [--max-windows K]",
+        FLAGS,
+        argv,
+    )?;
     p.at_most_positional(0).map_err(usage_err)?;
     let score = match p.str("--score").unwrap_or("half") {
         "half" => ScoreMode::SecondHalf,
         "all" => ScoreMode::All,
-        other => return Err(usage_err(format!("--score must be 'half' or 'all', got '{other}'"))),
+        other => {
+            return Err(usage_err(format!(
+                "--score must be 'half' or 'all', got '{other}'"
+            )))
+        }
     };
     let params = PerplexityParams {
         ctx: p.num("--ctx", 512).map_err(usage_err)?,
         max_windows: p.num("--max-windows", 0).map_err(usage_err)?,
         score,
-        numerics: if p.flag("--exact") { Numerics::Exact } else { Numerics::Fast },
+        numerics: if p.flag("--exact") {
+            Numerics::Exact
+        } else {
+            Numerics::Fast
+        },
     };
     let model = load_model(p.required("--model").map_err(usage_err)?)?;
     let path = p.required("--text").map_err(usage_err)?;

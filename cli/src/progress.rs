@@ -11,21 +11,37 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(label: &'static str) -> Progress {
-        Progress { label, start: Instant::now(), last: None }
+        Progress {
+            label,
+            start: Instant::now(),
+            last: None,
+        }
     }
 
     /// Shows `done` of `total`; the final call ends the line.
     pub fn update(&mut self, done: usize, total: usize) {
         let now = Instant::now();
         let finished = done >= total;
-        if !finished && self.last.is_some_and(|t| now.duration_since(t).as_millis() < 100) {
+        if !finished
+            && self
+                .last
+                .is_some_and(|t| now.duration_since(t).as_millis() < 100)
+        {
             return;
         }
         self.last = Some(now);
         let width = 30;
-        let filled = if total == 0 { width } else { done * width / total };
+        let filled = if total == 0 {
+            width
+        } else {
+            done * width / total
+        };
         let secs = now.duration_since(self.start).as_secs_f64();
-        let eta = if done > 0 { secs * (total - done) as f64 / done as f64 } else { 0.0 };
+        let eta = if done > 0 {
+            secs * (total - done) as f64 / done as f64
+        } else {
+            0.0
+        };
         let mut err = std::io::stderr().lock();
         let _ = write!(
             err,

@@ -18,13 +18,18 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let model = load_model(p.required("--model").map_err(usage_err)?)?;
     let text = match (p.str("--text"), p.str("--file")) {
         (Some(t), None) => t.to_string(),
-        (None, Some(f)) => std::fs::read_to_string(f).map_err(|e| Failure::Run(format!("{f}: {e}")))?,
+        (None, Some(f)) => {
+            std::fs::read_to_string(f).map_err(|e| Failure::Run(format!("{f}: {e}")))?
+        }
         _ => return Err(usage_err("give exactly one of --text and --file".into())),
     };
     let tok = model.tokenizer();
     let ids = tok.encode(&text, !p.flag("--no-special"))?;
     let json = Json::object(vec![
-        ("ids", Json::Array(ids.iter().map(|&i| Json::from(i as u64)).collect())),
+        (
+            "ids",
+            Json::Array(ids.iter().map(|&i| Json::from(i as u64)).collect()),
+        ),
         ("count", Json::from(ids.len() as u64)),
     ]);
     emit(&p, json, || {

@@ -11,7 +11,11 @@ pub enum Error {
     Io { path: String, message: String },
     /// A file or buffer does not follow its format: `format` names it (e.g. "GGUF"),
     /// `offset` is the byte offset where the problem was found.
-    Format { format: &'static str, offset: u64, message: String },
+    Format {
+        format: &'static str,
+        offset: u64,
+        message: String,
+    },
     /// A feature of an otherwise valid input that this build does not implement.
     Unsupported(String),
     /// A caller-supplied argument is out of range or inconsistent.
@@ -21,7 +25,11 @@ pub enum Error {
     /// A metadata key the model needs is absent or has the wrong type.
     MissingMetadata(String),
     /// A tensor has a shape other than the one expected.
-    Shape { tensor: String, expected: String, found: String },
+    Shape {
+        tensor: String,
+        expected: String,
+        found: String,
+    },
     /// A token id outside the vocabulary.
     TokenOutOfRange { id: u32, vocab_size: usize },
     /// More positions than the context (or KV cache) holds.
@@ -38,7 +46,11 @@ pub type Result<T> = core::result::Result<T, Error>;
 impl Error {
     /// Shorthand for a [`Error::Format`] error.
     pub fn format(format: &'static str, offset: u64, message: impl Into<String>) -> Self {
-        Error::Format { format, offset, message: message.into() }
+        Error::Format {
+            format,
+            offset,
+            message: message.into(),
+        }
     }
 
     /// Shorthand for an [`Error::InvalidArgument`] error.
@@ -51,24 +63,44 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io { path, message } => write!(f, "{path}: {message}"),
-            Error::Format { format, offset, message } => {
+            Error::Format {
+                format,
+                offset,
+                message,
+            } => {
                 write!(f, "malformed {format} at byte offset {offset}: {message}")
             }
             Error::Unsupported(m) => write!(f, "unsupported: {m}"),
             Error::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
             Error::MissingTensor(name) => write!(f, "missing tensor '{name}'"),
             Error::MissingMetadata(key) => write!(f, "missing or mistyped metadata key '{key}'"),
-            Error::Shape { tensor, expected, found } => {
-                write!(f, "tensor '{tensor}' has shape {found}, expected {expected}")
+            Error::Shape {
+                tensor,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "tensor '{tensor}' has shape {found}, expected {expected}"
+                )
             }
             Error::TokenOutOfRange { id, vocab_size } => {
-                write!(f, "token id {id} is out of range for a vocabulary of {vocab_size}")
+                write!(
+                    f,
+                    "token id {id} is out of range for a vocabulary of {vocab_size}"
+                )
             }
             Error::ContextOverflow { needed, capacity } => {
-                write!(f, "context overflow: {needed} positions needed, {capacity} available")
+                write!(
+                    f,
+                    "context overflow: {needed} positions needed, {capacity} available"
+                )
             }
             Error::BufferTooSmall { needed, provided } => {
-                write!(f, "output buffer too small: {needed} elements needed, {provided} provided")
+                write!(
+                    f,
+                    "output buffer too small: {needed} elements needed, {provided} provided"
+                )
             }
             Error::Cancelled => write!(f, "cancelled by callback"),
         }

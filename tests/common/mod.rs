@@ -17,13 +17,19 @@ pub fn assets_dir() -> PathBuf {
 /// Path of an asset, failing the test with the fix when it is missing.
 pub fn asset(rel: &str) -> PathBuf {
     let p = assets_dir().join(rel);
-    assert!(p.exists(), "{} is missing: run scripts/fetch-assets.sh", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/fetch-assets.sh",
+        p.display()
+    );
     p
 }
 
 /// Path of a committed test fixture under tests/data.
 pub fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
 }
 
 pub const SMOLLM2: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";

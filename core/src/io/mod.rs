@@ -1,1 +1,15 @@
-//! (filled in by its issue)
+//! File formats: GGUF (read and write), safetensors (read and write), and the small JSON
+//! parser/writer that safetensors headers and the CLI's `--json` output need.
+//!
+//! Parsers take [`Bytes`] (an owned buffer or, with `std`, a memory map) and validate the
+//! whole header up front; tensor data is then borrowed from the bytes without copying.
+
+pub mod bytes;
+pub mod gguf;
+pub mod json;
+pub mod safetensors;
+
+pub use bytes::Bytes;
+pub use gguf::{write_gguf, GgufFile, TensorInfo, Value};
+pub use json::Json;
+pub use safetensors::{SafeDtype, SafeTensorView, SafeTensors};

@@ -97,7 +97,10 @@ impl ModelConfig {
             None => 10_000.0,
         };
         let rms_eps = file.get_f32(&key("attention.layer_norm_rms_epsilon"))?;
-        let name = file.get_str("general.name").map(|s| s.to_string()).unwrap_or_default();
+        let name = file
+            .get_str("general.name")
+            .map(|s| s.to_string())
+            .unwrap_or_default();
         Ok(ModelConfig {
             arch,
             name,

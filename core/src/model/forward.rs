@@ -51,7 +51,11 @@ pub struct Batch<'a> {
 impl<'a> Batch<'a> {
     /// Tokens at consecutive positions from `start`, causal.
     pub fn causal(tokens: &'a [u32], positions: &'a [u32]) -> Self {
-        Batch { tokens, positions, mask: Mask::Causal }
+        Batch {
+            tokens,
+            positions,
+            mask: Mask::Causal,
+        }
     }
 }
 
@@ -74,7 +78,9 @@ where
     #[cfg(feature = "std")]
     {
         use rayon::prelude::*;
-        out.par_chunks_mut(width).enumerate().for_each(|(i, row)| f(i, row));
+        out.par_chunks_mut(width)
+            .enumerate()
+            .for_each(|(i, row)| f(i, row));
     }
     #[cfg(not(feature = "std"))]
     for (i, row) in out.chunks_mut(width).enumerate() {
@@ -141,7 +147,9 @@ impl Model {
             }
         };
         let visible: Vec<Vec<u32>> = match batch.mask {
-            Mask::Causal => (0..n).map(|i| (0..(base + i + 1) as u32).collect()).collect(),
+            Mask::Causal => (0..n)
+                .map(|i| (0..(base + i + 1) as u32).collect())
+                .collect(),
             Mask::Visible(v) => v.to_vec(),
         };
         cache.reserve(n)?;
@@ -210,7 +218,12 @@ impl Model {
                     out,
                 );
             });
-            project(numerics, &attn, n, &mut [(lw.wo.view(file), &mut delta[..])])?;
+            project(
+                numerics,
+                &attn,
+                n,
+                &mut [(lw.wo.view(file), &mut delta[..])],
+            )?;
             add_in_place(&mut x, &delta);
 
             // MLP block: x += (silu(h Wg^T) * (h Wu^T)) Wd^T with h = RMSNorm(x) * g.
@@ -221,10 +234,18 @@ impl Model {
                 numerics,
                 &h,
                 n,
-                &mut [(lw.w_gate.view(file), &mut gate[..]), (lw.w_up.view(file), &mut up[..])],
+                &mut [
+                    (lw.w_gate.view(file), &mut gate[..]),
+                    (lw.w_up.view(file), &mut up[..]),
+                ],
             )?;
             swiglu(&gate, &up, &mut hidden);
-            project(numerics, &hidden, n, &mut [(lw.w_down.view(file), &mut delta[..])])?;
+            project(
+                numerics,
+                &hidden,
+                n,
+                &mut [(lw.w_down.view(file), &mut delta[..])],
+            )?;
             add_in_place(&mut x, &delta);
         }
 
@@ -232,10 +253,20 @@ impl Model {
         let m = out_rows.len();
         let mut hn = vec![0.0f32; m * d];
         for (i, &t) in out_rows.iter().enumerate() {
-            rms_norm(&x[t * d..(t + 1) * d], &w.output_norm, cfg.rms_eps, &mut hn[i * d..(i + 1) * d]);
+            rms_norm(
+                &x[t * d..(t + 1) * d],
+                &w.output_norm,
+                cfg.rms_eps,
+                &mut hn[i * d..(i + 1) * d],
+            );
         }
         let mut logits = vec![0.0f32; m * cfg.vocab_size];
-        project(numerics, &hn, m, &mut [(w.output.view(file), &mut logits[..])])?;
+        project(
+            numerics,
+            &hn,
+            m,
+            &mut [(w.output.view(file), &mut logits[..])],
+        )?;
         cache.commit(n);
         Ok(logits)
     }
@@ -252,19 +283,33 @@ impl Model {
                 batch.positions.len()
             )));
         }
-        if let Some(&id) = batch.tokens.iter().find(|&&t| t as usize >= self.config.vocab_size) {
-            return Err(Error::TokenOutOfRange { id, vocab_size: self.config.vocab_size });
+        if let Some(&id) = batch
+            .tokens
+            .iter()
+            .find(|&&t| t as usize >= self.config.vocab_size)
+        {
+            return Err(Error::TokenOutOfRange {
+                id,
+                vocab_size: self.config.vocab_size,
+            });
         }
         let end = cache.len() + n;
         if end > cache.capacity() {
-            return Err(Error::ContextOverflow { needed: end, capacity: cache.capacity() });
+            return Err(Error::ContextOverflow {
+                needed: end,
+                capacity: cache.capacity(),
+            });
         }
         if let Mask::Visible(rows) = batch.mask {
             if rows.len() != n {
-                return Err(Error::invalid(format!("{n} tokens but {} mask rows", rows.len())));
+                return Err(Error::invalid(format!(
+                    "{n} tokens but {} mask rows",
+                    rows.len()
+                )));
             }
             for (i, row) in rows.iter().enumerate() {
-                let ok = row.windows(2).all(|p| p[0] < p[1]) && row.last().is_some_and(|&s| (s as usize) < end);
+                let ok = row.windows(2).all(|p| p[0] < p[1])
+                    && row.last().is_some_and(|&s| (s as usize) < end);
                 if !ok {
                     return Err(Error::invalid(format!(
                         "mask row {i} must list ascending slots below {end}, at least one"

@@ -20,7 +20,11 @@ pub struct GenerateParams {
 
 impl Default for GenerateParams {
     fn default() -> Self {
-        GenerateParams { max_tokens: 128, sampler: SamplerParams::default(), stop: Vec::new() }
+        GenerateParams {
+            max_tokens: 128,
+            sampler: SamplerParams::default(),
+            stop: Vec::new(),
+        }
     }
 }
 
@@ -78,7 +82,12 @@ impl StopFilter<'_> {
     /// Adds text; returns (text safe to emit, whether a stop string was reached).
     fn push(&mut self, text: &str) -> (String, bool) {
         self.pending.push_str(text);
-        if let Some(at) = self.stops.iter().filter_map(|s| self.pending.find(s.as_str())).min() {
+        if let Some(at) = self
+            .stops
+            .iter()
+            .filter_map(|s| self.pending.find(s.as_str()))
+            .min()
+        {
             let out = String::from(&self.pending[..at]);
             self.pending.clear();
             return (out, true);
@@ -107,7 +116,10 @@ fn now() -> f64 {
     {
         use std::sync::OnceLock;
         static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
-        ORIGIN.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
+        ORIGIN
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_secs_f64()
     }
     #[cfg(not(feature = "std"))]
     0.0
@@ -143,7 +155,10 @@ pub fn generate(
     let mut logits = session.eval(prompt, LogitRows::Last)?;
     out.prefill_seconds = now() - t0;
     let mut decoder = StreamDecoder::new();
-    let mut filter = StopFilter { stops: &params.stop, pending: String::new() };
+    let mut filter = StopFilter {
+        stops: &params.stop,
+        pending: String::new(),
+    };
     loop {
         let next = sampler.sample(&mut logits, &history);
         out.tokens.push(next);
@@ -174,7 +189,10 @@ pub fn generate(
         out.decode_seconds += now() - t;
         out.decode_steps += 1;
     }
-    if matches!(out.stop, StopReason::MaxTokens | StopReason::ContextFull | StopReason::Eos) {
+    if matches!(
+        out.stop,
+        StopReason::MaxTokens | StopReason::ContextFull | StopReason::Eos
+    ) {
         let (rest, _) = filter.push(&decoder.finish());
         let tail = rest + &filter.pending;
         if !tail.is_empty() {
@@ -193,7 +211,10 @@ mod tests {
     #[test]
     fn stop_filter_holds_back_possible_stop_prefixes() {
         let stops = ["</s>".to_string()];
-        let mut f = StopFilter { stops: &stops, pending: String::new() };
+        let mut f = StopFilter {
+            stops: &stops,
+            pending: String::new(),
+        };
         assert_eq!(f.push("Hello <"), ("Hello ".to_string(), false));
         assert_eq!(f.push("/"), (String::new(), false));
         assert_eq!(f.push("x"), ("</x".to_string(), false));

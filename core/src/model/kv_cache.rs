@@ -61,7 +61,10 @@ impl KvCache {
             capacity: self.capacity,
         })?;
         if needed > self.capacity {
-            return Err(Error::ContextOverflow { needed, capacity: self.capacity });
+            return Err(Error::ContextOverflow {
+                needed,
+                capacity: self.capacity,
+            });
         }
         for l in 0..self.n_layer {
             self.keys[l].resize(needed * self.kv_dim, 0.0);
@@ -156,7 +159,13 @@ mod tests {
     #[test]
     fn overflow_is_an_error() {
         let mut c = filled(6);
-        assert_eq!(c.reserve(3), Err(Error::ContextOverflow { needed: 9, capacity: 8 }));
+        assert_eq!(
+            c.reserve(3),
+            Err(Error::ContextOverflow {
+                needed: 9,
+                capacity: 8
+            })
+        );
         assert_eq!(c.len(), 6);
     }
 

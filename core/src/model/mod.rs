@@ -40,7 +40,13 @@ impl Model {
         let weights = Weights::resolve(&file, &config)?;
         let tokenizer = Tokenizer::from_gguf(&file)?;
         let rope = Rope::new(config.head_dim, config.rope_theta, config.arch.rope_style());
-        Ok(Model { file, config, weights, rope, tokenizer })
+        Ok(Model {
+            file,
+            config,
+            weights,
+            rope,
+            tokenizer,
+        })
     }
 
     /// Memory-maps and loads a GGUF model.

@@ -65,7 +65,9 @@ pub fn perplexity(
 ) -> Result<PerplexityResult> {
     let ctx = params.ctx;
     if ctx < 4 {
-        return Err(Error::invalid(format!("perplexity window of {ctx} tokens: need at least 4")));
+        return Err(Error::invalid(format!(
+            "perplexity window of {ctx} tokens: need at least 4"
+        )));
     }
     let mut windows = tokens.len() / ctx;
     if params.max_windows > 0 {
@@ -124,7 +126,9 @@ pub fn loglikelihood(
     numerics: Numerics,
 ) -> Result<LogLikelihood> {
     if context.is_empty() || continuation.is_empty() {
-        return Err(Error::invalid("log-likelihood needs a non-empty context and continuation"));
+        return Err(Error::invalid(
+            "log-likelihood needs a non-empty context and continuation",
+        ));
     }
     let n = context.len() + continuation.len();
     let mut session = Session::new(model.clone(), n, numerics)?;
@@ -132,7 +136,10 @@ pub fn loglikelihood(
     let rows: alloc::vec::Vec<usize> = (context.len() - 1..n - 1).collect();
     let logits = session.eval(&all, LogitRows::Some(&rows))?;
     let vocab = model.config.vocab_size;
-    let mut out = LogLikelihood { logprob: 0.0, is_greedy: true };
+    let mut out = LogLikelihood {
+        logprob: 0.0,
+        is_greedy: true,
+    };
     for (i, &target) in continuation.iter().enumerate() {
         let row = &logits[i * vocab..(i + 1) * vocab];
         out.logprob -= token_nll(row, target as usize);

@@ -49,7 +49,9 @@ impl Rng {
             x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
             x ^ (x >> 31)
         };
-        Rng { s: [next(), next(), next(), next()] }
+        Rng {
+            s: [next(), next(), next(), next()],
+        }
     }
 
     /// The next 64 random bits.
@@ -91,7 +93,10 @@ pub struct Sampler {
 
 impl Sampler {
     pub fn new(params: SamplerParams) -> Sampler {
-        Sampler { params, rng: Rng::new(params.seed) }
+        Sampler {
+            params,
+            rng: Rng::new(params.seed),
+        }
     }
 
     /// Chooses the next token from `logits` (modified in place by the penalty) given the
@@ -106,7 +111,11 @@ impl Sampler {
                 if t < logits.len() && !seen.contains(&t) {
                     seen.push(t);
                     let l = &mut logits[t];
-                    *l = if *l > 0.0 { *l / p.repeat_penalty } else { *l * p.repeat_penalty };
+                    *l = if *l > 0.0 {
+                        *l / p.repeat_penalty
+                    } else {
+                        *l * p.repeat_penalty
+                    };
                 }
             }
         }
@@ -114,8 +123,16 @@ impl Sampler {
             return argmax(logits) as u32;
         }
         // Candidates sorted by logit (descending, ties by id), cut by top-k.
-        let mut cand: Vec<(u32, f32)> = logits.iter().enumerate().map(|(i, &l)| (i as u32, l)).collect();
-        let k = if p.top_k == 0 { cand.len() } else { p.top_k.min(cand.len()) };
+        let mut cand: Vec<(u32, f32)> = logits
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| (i as u32, l))
+            .collect();
+        let k = if p.top_k == 0 {
+            cand.len()
+        } else {
+            p.top_k.min(cand.len())
+        };
         cand.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         cand.truncate(k);
         // Top-p over the softmax at temperature 1 (llama.cpp's order: top-p before temperature).
@@ -125,7 +142,7 @@ impl Sampler {
             let mut keep = cand.len();
             for (i, &pr) in probs.iter().enumerate() {
                 acc += pr;
-                if acc >= p.top_p {
+                if acc >= p.top_p as f64 {
                     keep = i + 1;
                     break;
                 }
@@ -147,7 +164,10 @@ impl Sampler {
 /// softmax(logit / temperature) over the candidates, in f64.
 fn softmax_scaled(cand: &[(u32, f32)], temperature: f32) -> Vec<f64> {
     let max = cand.iter().map(|c| c.1).fold(f32::NEG_INFINITY, f32::max);
-    let e: Vec<f64> = cand.iter().map(|c| expf((c.1 - max) / temperature) as f64).collect();
+    let e: Vec<f64> = cand
+        .iter()
+        .map(|c| expf((c.1 - max) / temperature) as f64)
+        .collect();
     let sum: f64 = e.iter().sum();
     e.into_iter().map(|x| x / sum).collect()
 }
@@ -158,7 +178,10 @@ mod tests {
 
     #[test]
     fn greedy_takes_argmax_after_penalty() {
-        let mut s = Sampler::new(SamplerParams { repeat_penalty: 2.0, ..Default::default() });
+        let mut s = Sampler::new(SamplerParams {
+            repeat_penalty: 2.0,
+            ..Default::default()
+        });
         let mut logits = [1.0, 3.0, 2.0];
         // Token 1 was seen: 3.0 / 2 = 1.5 < 2.0.
         assert_eq!(s.sample(&mut logits, &[1]), 2);
@@ -167,13 +190,25 @@ mod tests {
 
     #[test]
     fn top_k_one_is_greedy_and_seed_reproduces() {
-        let params = SamplerParams { temperature: 0.8, top_k: 1, ..Default::default() };
+        let params = SamplerParams {
+            temperature: 0.8,
+            top_k: 1,
+            ..Default::default()
+        };
         let mut s = Sampler::new(params);
         assert_eq!(s.sample(&mut [0.0, 5.0, 4.9], &[]), 1);
-        let params = SamplerParams { temperature: 1.0, top_k: 0, top_p: 1.0, seed: 7, ..Default::default() };
+        let params = SamplerParams {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            seed: 7,
+            ..Default::default()
+        };
         let draw = |p| {
             let mut s = Sampler::new(p);
-            (0..32).map(|_| s.sample(&mut [0.0, 0.1, 0.2, 0.3], &[])).collect::<Vec<_>>()
+            (0..32)
+                .map(|_| s.sample(&mut [0.0, 0.1, 0.2, 0.3], &[]))
+                .collect::<Vec<_>>()
         };
         assert_eq!(draw(params), draw(params));
     }
@@ -181,7 +216,13 @@ mod tests {
     #[test]
     fn sampling_frequencies_follow_the_distribution() {
         // logits ln(1), ln(2), ln(3): probabilities 1/6, 2/6, 3/6.
-        let params = SamplerParams { temperature: 1.0, top_k: 0, top_p: 1.0, seed: 1, ..Default::default() };
+        let params = SamplerParams {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            seed: 1,
+            ..Default::default()
+        };
         let mut s = Sampler::new(params);
         let mut counts = [0usize; 3];
         let n = 60_000;
@@ -197,7 +238,13 @@ mod tests {
     #[test]
     fn top_p_cuts_the_tail() {
         // probabilities ~ 0.665, 0.245, 0.09: top_p 0.6 keeps only the first.
-        let params = SamplerParams { temperature: 1.0, top_k: 0, top_p: 0.6, seed: 3, ..Default::default() };
+        let params = SamplerParams {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 0.6,
+            seed: 3,
+            ..Default::default()
+        };
         let mut s = Sampler::new(params);
         for _ in 0..200 {
             assert_eq!(s.sample(&mut [2.0, 1.0, 0.0], &[]), 0);

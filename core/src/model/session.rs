@@ -20,7 +20,11 @@ impl Session {
     /// A session with room for `n_ctx` tokens (0 = the model's training context).
     pub fn new(model: Arc<Model>, n_ctx: usize, numerics: Numerics) -> Result<Session> {
         let cfg = &model.config;
-        let n_ctx = if n_ctx == 0 { cfg.context_length } else { n_ctx };
+        let n_ctx = if n_ctx == 0 {
+            cfg.context_length
+        } else {
+            n_ctx
+        };
         if n_ctx > cfg.context_length {
             return Err(Error::invalid(format!(
                 "context of {n_ctx} tokens exceeds the model's {}",
@@ -28,7 +32,11 @@ impl Session {
             )));
         }
         let cache = KvCache::new(cfg.n_layer, cfg.kv_dim(), n_ctx);
-        Ok(Session { model, cache, numerics })
+        Ok(Session {
+            model,
+            cache,
+            numerics,
+        })
     }
 
     /// The model this session runs.
@@ -65,7 +73,8 @@ impl Session {
 
     /// Evaluates an arbitrary batch (explicit positions and mask).
     pub fn eval_batch(&mut self, batch: &Batch<'_>, rows: LogitRows<'_>) -> Result<Vec<f32>> {
-        self.model.forward(&mut self.cache, batch, self.numerics, rows)
+        self.model
+            .forward(&mut self.cache, batch, self.numerics, rows)
     }
 
     /// Forgets every token from `len` on.

@@ -45,13 +45,20 @@ impl WeightRef {
     /// The matrix as a borrowed view of the file's bytes.
     pub fn view<'f>(&self, file: &'f GgufFile) -> WeightView<'f> {
         let info = &file.tensors[self.index];
-        WeightView { ty: info.ty, rows: self.rows, cols: self.cols, data: file.tensor_data(info) }
+        WeightView {
+            ty: info.ty,
+            rows: self.rows,
+            cols: self.cols,
+            data: file.tensor_data(info),
+        }
     }
 }
 
 /// Decodes a 1-D tensor of `len` elements to f32.
 fn vector(file: &GgufFile, name: &str, len: usize) -> Result<Vec<f32>> {
-    let info = file.tensor_info(name).ok_or_else(|| Error::MissingTensor(String::from(name)))?;
+    let info = file
+        .tensor_info(name)
+        .ok_or_else(|| Error::MissingTensor(String::from(name)))?;
     if info.dims.len() != 1 || info.dims[0] != len as u64 {
         return Err(Error::Shape {
             tensor: String::from(name),

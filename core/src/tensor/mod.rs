@@ -163,7 +163,12 @@ impl<'a> WeightView<'a> {
                 data.len()
             )));
         }
-        Ok(WeightView { ty, rows, cols, data })
+        Ok(WeightView {
+            ty,
+            rows,
+            cols,
+            data,
+        })
     }
 
     /// Bytes of one row.
@@ -177,3 +182,6 @@ impl<'a> WeightView<'a> {
         &self.data[r * rb..(r + 1) * rb]
     }
 }
+
+pub mod float;
+pub mod quant;

@@ -1,0 +1,171 @@
+//! Quantized kernels of `llmcore::tensor::quant`: the dot product of one weight row with one
+//! quantized activation row per weight type (portable scalar vs AVX2), a whole single-threaded
+//! GEMV for the two shapes that dominate SmolLM2 decode, dequantize_row and quantize_row.
+//!
+//! Rows are 576 and 1536 elements (SmolLM2's d and ffn widths); K-quants, whose super-blocks
+//! hold 256 elements, use 1536 and 4864 (Qwen's ffn width). Weight bytes are random with small
+//! finite scales (the kernels' speed does not depend on the values).
+//!
+//! Run: cargo bench --bench quant [-- FILTER]
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use llmcore::tensor::quant::{
+    dequantize_row, quantize_row, vec_dot_fn, vec_dot_fn_portable, vec_dot_type, WEIGHT_TYPES,
+};
+use llmcore::tensor::GgmlType;
+
+/// xorshift64 bytes, deterministic across runs.
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut s = seed | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s as u8
+        })
+        .collect()
+}
+
+/// Floats in [-1, 1) from `random_bytes`.
+fn random_floats(n: usize, seed: u64) -> Vec<f32> {
+    random_bytes(2 * n, seed)
+        .chunks(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]) as f32 / 32768.0 - 1.0)
+        .collect()
+}
+
+/// `rows` random weight rows of `n` elements of `ty`, with every f16/f32 scale or value finite.
+fn weights(ty: GgmlType, rows: usize, n: usize) -> Vec<u8> {
+    let count = rows * n;
+    match ty {
+        GgmlType::F32 => {
+            return random_floats(count, 7)
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect()
+        }
+        GgmlType::F16 | GgmlType::BF16 => {
+            // Random halves with the exponent field kept below all-ones (finite values).
+            return random_bytes(2 * count, 7)
+                .chunks(2)
+                .flat_map(|c| [c[0], c[1] & 0x3F])
+                .collect();
+        }
+        _ => {}
+    }
+    let mut b = random_bytes(ty.bytes_for(count as u64).unwrap() as usize, 7);
+    let scales: &[usize] = match ty {
+        GgmlType::Q4_1 | GgmlType::Q4K => &[0, 2],
+        GgmlType::Q6K => &[208],
+        _ => &[0],
+    };
+    for blk in b.chunks_mut(ty.type_size()) {
+        for &o in scales {
+            blk[o] = 0x1F;
+            blk[o + 1] = 0x20; // f16 0x201F ~ 0.0083
+        }
+    }
+    b
+}
+
+fn activations(weight: GgmlType, n: usize) -> Vec<u8> {
+    let ty = vec_dot_type(weight);
+    let mut out = vec![0u8; ty.bytes_for(n as u64).unwrap() as usize];
+    quantize_row(ty, &random_floats(n, 11), &mut out).unwrap();
+    out
+}
+
+fn row_lengths(ty: GgmlType) -> [usize; 2] {
+    if ty.block_size() == 256 {
+        [1536, 4864]
+    } else {
+        [576, 1536]
+    }
+}
+
+fn bench_vec_dot(c: &mut Criterion) {
+    let mut g = c.benchmark_group("vec_dot");
+    for ty in WEIGHT_TYPES {
+        for n in row_lengths(ty) {
+            let w = weights(ty, 1, n);
+            let a = activations(ty, n);
+            g.throughput(Throughput::Elements(n as u64));
+            for (kernel, f) in [
+                ("portable", vec_dot_fn_portable(ty).unwrap()),
+                ("best", vec_dot_fn(ty).unwrap()),
+            ] {
+                g.bench_function(
+                    BenchmarkId::new(format!("{}/{kernel}", ty.name()), n),
+                    |b| b.iter(|| f(black_box(&w), black_box(&a), n)),
+                );
+            }
+        }
+    }
+    g.finish();
+}
+
+/// Single-threaded matrix-vector products: SmolLM2's ffn_down (Q4_1, 576 x 1536) and its tied
+/// output projection (Q8_0, 49152 x 576), one activation row quantized once.
+fn bench_gemv(c: &mut Criterion) {
+    let mut g = c.benchmark_group("gemv");
+    g.sample_size(20);
+    for (ty, rows, n) in [(GgmlType::Q4_1, 576, 1536), (GgmlType::Q8_0, 49152, 576)] {
+        let w = weights(ty, rows, n);
+        let a = activations(ty, n);
+        let rb = w.len() / rows;
+        let mut out = vec![0.0f32; rows];
+        g.throughput(Throughput::Bytes(w.len() as u64));
+        for (kernel, f) in [
+            ("portable", vec_dot_fn_portable(ty).unwrap()),
+            ("best", vec_dot_fn(ty).unwrap()),
+        ] {
+            g.bench_function(format!("{}_{rows}x{n}/{kernel}", ty.name()), |b| {
+                b.iter(|| {
+                    for (o, row) in out.iter_mut().zip(w.chunks_exact(rb)) {
+                        *o = f(row, &a, n);
+                    }
+                    black_box(&out);
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+fn bench_dequantize(c: &mut Criterion) {
+    let mut g = c.benchmark_group("dequantize_row");
+    for ty in WEIGHT_TYPES {
+        let n = 1536;
+        let w = weights(ty, 1, n);
+        let mut out = vec![0.0f32; n];
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(BenchmarkId::new(ty.name(), n), |b| {
+            b.iter(|| dequantize_row(ty, black_box(&w), &mut out).unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn bench_quantize(c: &mut Criterion) {
+    let mut g = c.benchmark_group("quantize_row");
+    let n = 1536;
+    let x = random_floats(n, 3);
+    for ty in [GgmlType::Q8_0, GgmlType::Q8_1, GgmlType::Q8K] {
+        let mut out = vec![0u8; ty.bytes_for(n as u64).unwrap() as usize];
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(BenchmarkId::new(ty.name(), n), |b| {
+            b.iter(|| quantize_row(ty, black_box(&x), &mut out).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_vec_dot,
+    bench_gemv,
+    bench_dequantize,
+    bench_quantize
+);
+criterion_main!(benches);

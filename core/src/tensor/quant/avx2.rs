@@ -1,0 +1,464 @@
+//! x86-64 AVX2 + FMA (+ F16C) versions of the dot-product kernels.
+//!
+//! Same block arithmetic as the portable kernels (integer sums per block, one float scale per
+//! block), vectorized the way llama.cpp's AVX2 path is: 4-bit and 5-bit quants are widened to
+//! bytes, byte products are summed in pairs with `maddubs` (unsigned x signed -> i16) and in
+//! quads with `madd` (-> i32), converted to f32 and accumulated with one FMA per block into
+//! eight lanes, which are reduced in the same pairwise order as
+//! [`crate::tensor::float::reduce_lanes`]. The integer block sums are exact (the quants fit
+//! `maddubs` without saturation: |q8| <= 127 as [`super::quantize_row`] produces); only the
+//! float accumulation order differs from the portable kernels.
+//!
+//! Every `unsafe fn` here requires AVX2, FMA and F16C. The safe wrappers check the slice
+//! lengths and are reachable only through [`kernel`], which checks the CPU first.
+
+use super::{q4_0, q4_1, q4_k, q5_0, q6_k, q8_0, q8_1, q8_k, VecDotFn};
+use crate::tensor::GgmlType;
+use core::arch::x86_64::*;
+
+/// The AVX2 kernel for `weight`, if this CPU runs them and one exists.
+pub(super) fn kernel(weight: GgmlType) -> Option<VecDotFn> {
+    if !super::has_avx2() {
+        return None;
+    }
+    Some(match weight {
+        GgmlType::F32 => vec_dot_f32,
+        GgmlType::F16 => vec_dot_f16,
+        GgmlType::BF16 => vec_dot_bf16,
+        GgmlType::Q4_0 => vec_dot_q4_0_q8_0,
+        GgmlType::Q4_1 => vec_dot_q4_1_q8_1,
+        GgmlType::Q5_0 => vec_dot_q5_0_q8_0,
+        GgmlType::Q8_0 => vec_dot_q8_0_q8_0,
+        GgmlType::Q4K => vec_dot_q4_k_q8_k,
+        GgmlType::Q6K => vec_dot_q6_k_q8_k,
+        _ => return None,
+    })
+}
+
+/// Defines the safe wrapper `$name` of the AVX2 kernel `$inner` for `$wbytes`-byte weight blocks
+/// and `$abytes`-byte activation blocks of `$qk` elements: it cuts both rows to `n / $qk`
+/// blocks (panicking, like slice indexing, when a row is shorter) and calls the kernel.
+macro_rules! safe_kernel {
+    ($name:ident, $inner:ident, $qk:expr, $wbytes:expr, $abytes:expr) => {
+        fn $name(w: &[u8], act: &[u8], n: usize) -> f32 {
+            let nb = n / $qk;
+            let (w, act) = (&w[..nb * $wbytes], &act[..nb * $abytes]);
+            // SAFETY: `kernel` hands this function out only on CPUs with AVX2, FMA and F16C;
+            // the kernel reads only `nb` blocks of each slice, which the slicing above checked.
+            unsafe { $inner(w, act, nb) }
+        }
+    };
+}
+
+safe_kernel!(
+    vec_dot_q4_0_q8_0,
+    q4_0_q8_0,
+    q4_0::QK,
+    q4_0::BLOCK_BYTES,
+    q8_0::BLOCK_BYTES
+);
+safe_kernel!(
+    vec_dot_q4_1_q8_1,
+    q4_1_q8_1,
+    q4_1::QK,
+    q4_1::BLOCK_BYTES,
+    q8_1::BLOCK_BYTES
+);
+safe_kernel!(
+    vec_dot_q5_0_q8_0,
+    q5_0_q8_0,
+    q5_0::QK,
+    q5_0::BLOCK_BYTES,
+    q8_0::BLOCK_BYTES
+);
+safe_kernel!(
+    vec_dot_q8_0_q8_0,
+    q8_0_q8_0,
+    q8_0::QK,
+    q8_0::BLOCK_BYTES,
+    q8_0::BLOCK_BYTES
+);
+safe_kernel!(
+    vec_dot_q4_k_q8_k,
+    q4_k_q8_k,
+    q4_k::QK,
+    q4_k::BLOCK_BYTES,
+    q8_k::BLOCK_BYTES
+);
+safe_kernel!(
+    vec_dot_q6_k_q8_k,
+    q6_k_q8_k,
+    q6_k::QK,
+    q6_k::BLOCK_BYTES,
+    q8_k::BLOCK_BYTES
+);
+safe_kernel!(vec_dot_f32, dot_f32, 1, 4, 4);
+safe_kernel!(vec_dot_f16, dot_f16, 1, 2, 4);
+safe_kernel!(vec_dot_bf16, dot_bf16, 1, 2, 4);
+
+/// The little-endian u16 at `p`.
+#[inline(always)]
+unsafe fn u16_at(p: *const u8) -> u64 {
+    // SAFETY: the caller guarantees two readable bytes at `p`.
+    unsafe { u16::from_le((p as *const u16).read_unaligned()) as u64 }
+}
+
+/// The four f16 packed in `bits` (lowest half first) as four f32 lanes.
+///
+/// The scales go through one full-width `movq` from a general register: converting a single
+/// f16 lets LLVM insert it into a stale vector register (`vpinsrw`), which chains every block on
+/// the accumulator and serializes the loop.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn f16x4(bits: u64) -> __m128 {
+    _mm_cvtph_ps(_mm_cvtsi64_si128(bits as i64))
+}
+
+/// `d_w * d_a` of two blocks whose f16 scales are at `w` and `a`, broadcast to 8 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn scale_product(w: *const u8, a: *const u8) -> __m256 {
+    // SAFETY: the caller guarantees two readable bytes at `w` and at `a`.
+    unsafe {
+        let s = f16x4(u16_at(w) | u16_at(a) << 16);
+        _mm256_broadcastss_ps(_mm_mul_ss(s, _mm_movehdup_ps(s)))
+    }
+}
+
+/// 32 bytes at `p`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn load32(p: *const u8) -> __m256i {
+    // SAFETY: the caller guarantees 32 readable bytes at `p`.
+    unsafe { _mm256_loadu_si256(p as *const __m256i) }
+}
+
+/// The 32 nibbles of 16 bytes at `p` as bytes 0..15: low nibbles in bytes 0..16, high nibbles
+/// in bytes 16..32 (element order of Q4_0/Q4_1/Q5_0).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn nibbles(p: *const u8) -> __m256i {
+    // SAFETY: the caller guarantees 16 readable bytes at `p`.
+    unsafe {
+        let lo = _mm_loadu_si128(p as *const __m128i);
+        let both = _mm256_set_m128i(_mm_srli_epi16(lo, 4), lo);
+        _mm256_and_si256(both, _mm256_set1_epi8(0x0F))
+    }
+}
+
+/// Byte `k` is 0xFF where bit `k` of `bits` is set, else 0.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn bytes_from_bits(bits: u32) -> __m256i {
+    // Byte k takes source byte k / 8 of `bits` and tests bit k % 8 of it.
+    let spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32(bits as i32),
+        _mm256_setr_epi64x(
+            0,
+            0x0101_0101_0101_0101,
+            0x0202_0202_0202_0202,
+            0x0303_0303_0303_0303,
+        ),
+    );
+    let bit = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+    _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit)
+}
+
+/// `sum` of adjacent products of unsigned bytes `x` and signed bytes `y`, as 8 f32 lanes of
+/// 4-product sums.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_u8_i8(x: __m256i, y: __m256i) -> __m256 {
+    let pairs = _mm256_maddubs_epi16(x, y);
+    _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
+}
+
+/// Like [`dot_u8_i8`] for signed `x`: moves the sign of `x` onto `y`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_i8_i8(x: __m256i, y: __m256i) -> __m256 {
+    // SAFETY: same target features as the caller.
+    unsafe { dot_u8_i8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x)) }
+}
+
+/// The eight lanes of `v` summed as ((0+4)+(2+6)) + ((1+5)+(3+7)).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn hsum(v: __m256) -> f32 {
+    let q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    let h = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)))
+}
+
+/// Q4_0 x Q8_0 over `nb` blocks.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q4_0_q8_0(w: &[u8], act: &[u8], nb: usize) -> f32 {
+    // SAFETY: `w` and `act` hold `nb` blocks; every read stays inside block `i`.
+    unsafe {
+        let mut acc = _mm256_setzero_ps();
+        for i in 0..nb {
+            let (bw, ba) = (
+                w.as_ptr().add(i * q4_0::BLOCK_BYTES),
+                act.as_ptr().add(i * q8_0::BLOCK_BYTES),
+            );
+            let d = scale_product(bw, ba);
+            let qx = _mm256_sub_epi8(nibbles(bw.add(2)), _mm256_set1_epi8(8));
+            acc = _mm256_fmadd_ps(d, dot_i8_i8(qx, load32(ba.add(2))), acc);
+        }
+        hsum(acc)
+    }
+}
+
+/// Q4_1 x Q8_1 over `nb` blocks; the min terms `m_w s_a` are summed apart.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q4_1_q8_1(w: &[u8], act: &[u8], nb: usize) -> f32 {
+    // SAFETY: `w` and `act` hold `nb` blocks; every read stays inside block `i`.
+    unsafe {
+        let mut acc = _mm256_setzero_ps();
+        // Lane 1 accumulates m_w * s_a (lane 0 collects the d products, unused).
+        let mut mins = _mm_setzero_ps();
+        for i in 0..nb {
+            let bw = w.as_ptr().add(i * q4_1::BLOCK_BYTES);
+            let ba = act.as_ptr().add(i * q8_1::BLOCK_BYTES);
+            let wa = (bw as *const u32).read_unaligned().to_le() as u64;
+            let aa = (ba as *const u32).read_unaligned().to_le() as u64;
+            // [d_w, m_w, d_a, s_a] -> [d_w d_a, m_w s_a, ..]
+            let s = f16x4(wa | aa << 32);
+            let p = _mm_mul_ps(s, _mm_movehl_ps(s, s));
+            mins = _mm_add_ps(mins, p);
+            let d = _mm256_broadcastss_ps(p);
+            acc = _mm256_fmadd_ps(d, dot_u8_i8(nibbles(bw.add(4)), load32(ba.add(4))), acc);
+        }
+        hsum(acc) + _mm_cvtss_f32(_mm_movehdup_ps(mins))
+    }
+}
+
+/// Q5_0 x Q8_0 over `nb` blocks. A quant is `nib | hbit << 4` minus 16, i.e. the byte
+/// `nib | 0xF0` (= nib - 16 as i8) where the high bit is clear and `nib` where it is set.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q5_0_q8_0(w: &[u8], act: &[u8], nb: usize) -> f32 {
+    // SAFETY: `w` and `act` hold `nb` blocks; every read stays inside block `i`.
+    unsafe {
+        let mut acc = _mm256_setzero_ps();
+        for i in 0..nb {
+            let (bw, ba) = (
+                w.as_ptr().add(i * q5_0::BLOCK_BYTES),
+                act.as_ptr().add(i * q8_0::BLOCK_BYTES),
+            );
+            let d = scale_product(bw, ba);
+            let qh = (bw.add(2) as *const u32).read_unaligned().to_le();
+            let low = _mm256_andnot_si256(bytes_from_bits(qh), _mm256_set1_epi8(0xF0u8 as i8));
+            let qx = _mm256_or_si256(nibbles(bw.add(6)), low);
+            acc = _mm256_fmadd_ps(d, dot_i8_i8(qx, load32(ba.add(2))), acc);
+        }
+        hsum(acc)
+    }
+}
+
+/// Q8_0 x Q8_0 over `nb` blocks.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q8_0_q8_0(w: &[u8], act: &[u8], nb: usize) -> f32 {
+    // SAFETY: `w` and `act` hold `nb` blocks; every read stays inside block `i`.
+    unsafe {
+        let mut acc = _mm256_setzero_ps();
+        for i in 0..nb {
+            let (bw, ba) = (
+                w.as_ptr().add(i * 34),
+                act.as_ptr().add(i * q8_0::BLOCK_BYTES),
+            );
+            let d = scale_product(bw, ba);
+            acc = _mm256_fmadd_ps(d, dot_i8_i8(load32(bw.add(2)), load32(ba.add(2))), acc);
+        }
+        hsum(acc)
+    }
+}
+
+/// Q4_K x Q8_K over `nb` super-blocks: per 64-element chunk, the low and high nibbles against
+/// their 32 activations, each pair sum scaled by its sub-block scale in `madd`; the min terms
+/// come from the activation block sums.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q4_k_q8_k(w: &[u8], act: &[u8], nb: usize) -> f32 {
+    // SAFETY: `w` and `act` hold `nb` super-blocks; every read stays inside block `i`.
+    unsafe {
+        let mut acc = _mm256_setzero_ps();
+        let mut mins = 0.0f32;
+        let mask = _mm256_set1_epi8(0x0F);
+        for i in 0..nb {
+            let bwb = &w[i * q4_k::BLOCK_BYTES..(i + 1) * q4_k::BLOCK_BYTES];
+            let bab = &act[i * q8_k::BLOCK_BYTES..(i + 1) * q8_k::BLOCK_BYTES];
+            let (bw, ba) = (bwb.as_ptr(), bab.as_ptr());
+            let da = (ba as *const f32).read_unaligned();
+            let scales = &bwb[q4_k::SCALES..q4_k::QS];
+            let mut sumi = _mm256_setzero_si256();
+            let mut summ = 0i32;
+            for c in 0..4 {
+                let (sc_lo, m_lo) = q4_k::scale_min(2 * c, scales);
+                let (sc_hi, m_hi) = q4_k::scale_min(2 * c + 1, scales);
+                summ += m_lo as i32 * (q8_k::bsum(bab, 4 * c) + q8_k::bsum(bab, 4 * c + 1))
+                    + m_hi as i32 * (q8_k::bsum(bab, 4 * c + 2) + q8_k::bsum(bab, 4 * c + 3));
+                let q4 = load32(bw.add(q4_k::QS + 32 * c));
+                let lo = _mm256_and_si256(q4, mask);
+                let hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), mask);
+                let q8 = ba.add(q8_k::QS + 64 * c);
+                let p_lo = _mm256_maddubs_epi16(lo, load32(q8));
+                let p_hi = _mm256_maddubs_epi16(hi, load32(q8.add(32)));
+                let p_lo = _mm256_madd_epi16(p_lo, _mm256_set1_epi16(sc_lo as i16));
+                let p_hi = _mm256_madd_epi16(p_hi, _mm256_set1_epi16(sc_hi as i16));
+                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p_lo, p_hi));
+            }
+            // [d, dmin] * d_a
+            let dd = _mm_mul_ps(f16x4(u16_at(bw) | u16_at(bw.add(2)) << 16), _mm_set1_ps(da));
+            acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
+            mins += _mm_cvtss_f32(_mm_movehdup_ps(dd)) * summ as f32;
+        }
+        hsum(acc) - mins
+    }
+}
+
+/// Q6_K x Q8_K over `nb` super-blocks. The unsigned 6-bit quants (0..63) go through `maddubs`;
+/// the offset 32 is taken off once per super-block as `32 sum_i sc_i bsum_i`.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q6_k_q8_k(w: &[u8], act: &[u8], nb: usize) -> f32 {
+    // SAFETY: `w` and `act` hold `nb` super-blocks; every read stays inside block `i`.
+    unsafe {
+        let mut acc = _mm256_setzero_ps();
+        let mask = _mm256_set1_epi8(0x0F);
+        for i in 0..nb {
+            let bw = w.as_ptr().add(i * q6_k::BLOCK_BYTES);
+            let ba = act.as_ptr().add(i * q8_k::BLOCK_BYTES);
+            let sc = bw.add(q6_k::SCALES) as *const i8;
+            let mut sumi = _mm256_setzero_si256();
+            for h in 0..2 {
+                let ql0 = load32(bw.add(64 * h));
+                let ql1 = load32(bw.add(64 * h + 32));
+                let qh = load32(bw.add(q6_k::QH + 32 * h));
+                let q = [
+                    _mm256_or_si256(
+                        _mm256_and_si256(ql0, mask),
+                        _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4),
+                    ),
+                    _mm256_or_si256(
+                        _mm256_and_si256(ql1, mask),
+                        _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2),
+                    ),
+                    _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16(ql0, 4), mask),
+                        _mm256_and_si256(qh, _mm256_set1_epi8(0x30)),
+                    ),
+                    _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16(ql1, 4), mask),
+                        _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0xC0u8 as i8)), 2),
+                    ),
+                ];
+                for (k, &qk) in q.iter().enumerate() {
+                    let s = 8 * h + 2 * k;
+                    let scale = _mm256_set_m128i(
+                        _mm_set1_epi16(*sc.add(s + 1) as i16),
+                        _mm_set1_epi16(*sc.add(s) as i16),
+                    );
+                    let q8 = load32(ba.add(q8_k::QS + 128 * h + 32 * k));
+                    let p = _mm256_madd_epi16(_mm256_maddubs_epi16(qk, q8), scale);
+                    sumi = _mm256_add_epi32(sumi, p);
+                }
+            }
+            let bsums = load32(ba.add(q8_k::BSUMS));
+            let sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(sc as *const __m128i));
+            let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, sc16), 5);
+            sumi = _mm256_sub_epi32(sumi, offset);
+            // Integer-only f16 conversion, once per super-block (see `f16x4`).
+            let dw = half::f16::from_bits(u16_at(bw.add(q6_k::D)) as u16).to_f32_const();
+            let d = _mm256_set1_ps((ba as *const f32).read_unaligned() * dw);
+            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+        }
+        hsum(acc)
+    }
+}
+
+/// Eight weights at `p` (element size 4, 2 or 2 bytes for `KIND` 0 = f32, 1 = f16, 2 = bf16)
+/// as f32.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn load8<const KIND: u8>(p: *const u8) -> __m256 {
+    // SAFETY: the caller guarantees 8 readable elements at `p`.
+    unsafe {
+        match KIND {
+            0 => _mm256_loadu_ps(p as *const f32),
+            1 => _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i)),
+            _ => {
+                let wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(p as *const __m128i));
+                _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16))
+            }
+        }
+    }
+}
+
+/// `sum_i w[i] a[i]` of `n` float weights (`size` bytes each, decoded per `KIND` as in
+/// [`load8`]) and `n` f32 activations: four 8-lane FMA accumulators over 32-element steps, one
+/// over the remaining 8-element steps, the last `n % 8` products added in order.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_float<const KIND: u8>(w: &[u8], act: &[u8], n: usize) -> f32 {
+    let size = if KIND == 0 { 4 } else { 2 };
+    // SAFETY: `w` holds `n` weights and `act` `n` f32 values; reads stay below `n`.
+    unsafe {
+        let (wp, ap) = (w.as_ptr(), act.as_ptr() as *const f32);
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut i = 0;
+        while i + 32 <= n {
+            for (k, a) in acc.iter_mut().enumerate() {
+                let j = i + 8 * k;
+                *a = _mm256_fmadd_ps(
+                    load8::<KIND>(wp.add(j * size)),
+                    _mm256_loadu_ps(ap.add(j)),
+                    *a,
+                );
+            }
+            i += 32;
+        }
+        let mut v = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        while i + 8 <= n {
+            v = _mm256_fmadd_ps(
+                load8::<KIND>(wp.add(i * size)),
+                _mm256_loadu_ps(ap.add(i)),
+                v,
+            );
+            i += 8;
+        }
+        let mut sum = hsum(v);
+        let mut tail = [0.0f32; 8];
+        let mut wt = [0u8; 32];
+        let rest = n - i;
+        core::ptr::copy_nonoverlapping(wp.add(i * size), wt.as_mut_ptr(), rest * size);
+        core::ptr::copy_nonoverlapping(ap.add(i), tail.as_mut_ptr(), rest);
+        let mut prods = [0.0f32; 8];
+        _mm256_storeu_ps(
+            prods.as_mut_ptr(),
+            _mm256_mul_ps(load8::<KIND>(wt.as_ptr()), _mm256_loadu_ps(tail.as_ptr())),
+        );
+        for p in &prods[..rest] {
+            sum += p;
+        }
+        sum
+    }
+}
+
+/// F32 weights x f32 activations over `n` elements.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_f32(w: &[u8], act: &[u8], n: usize) -> f32 {
+    // SAFETY: forwarded contract.
+    unsafe { dot_float::<0>(w, act, n) }
+}
+
+/// F16 weights x f32 activations over `n` elements.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_f16(w: &[u8], act: &[u8], n: usize) -> f32 {
+    // SAFETY: forwarded contract.
+    unsafe { dot_float::<1>(w, act, n) }
+}
+
+/// BF16 weights x f32 activations over `n` elements.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_bf16(w: &[u8], act: &[u8], n: usize) -> f32 {
+    // SAFETY: forwarded contract.
+    unsafe { dot_float::<2>(w, act, n) }
+}

@@ -1,0 +1,42 @@
+//! Q4_1: 32 elements in 20 bytes, `{ f16 d; f16 m; u8 qs[16] }`; element `j` is the low nibble
+//! of `qs[j]`, element `j + 16` its high nibble, and `x = nib * d + m`.
+//! Paired with [`super::q8_1`] activations, whose stored `s = d_a * sum q_a` carries the
+//! min term: `sum_j (nib_j d + m) q_j d_a = d d_a sum_j nib_j q_j + m s`.
+
+use super::{f16_at, q8_1};
+
+/// Elements per block.
+pub const QK: usize = 32;
+/// Bytes per block.
+pub const BLOCK_BYTES: usize = 20;
+
+/// Dequantizes whole blocks: `x[j] = nib[j] * d + m`.
+pub fn dequantize(src: &[u8], dst: &mut [f32]) {
+    for (b, y) in src.chunks_exact(BLOCK_BYTES).zip(dst.chunks_exact_mut(QK)) {
+        let (d, m) = (f16_at(b, 0), f16_at(b, 2));
+        for (j, &q) in b[4..].iter().enumerate() {
+            y[j] = (q & 0x0F) as f32 * d + m;
+            y[j + 16] = (q >> 4) as f32 * d + m;
+        }
+    }
+}
+
+/// `sum_b (d_w d_a sum_j nib_j q_j + m_w s_a)` of a Q4_1 row with a Q8_1 row of `n` elements.
+pub fn vec_dot_q8_1(w: &[u8], act: &[u8], n: usize) -> f32 {
+    let nb = n / QK;
+    let (w, act) = (&w[..nb * BLOCK_BYTES], &act[..nb * q8_1::BLOCK_BYTES]);
+    let mut sum = 0.0f32;
+    for (bw, ba) in w
+        .chunks_exact(BLOCK_BYTES)
+        .zip(act.chunks_exact(q8_1::BLOCK_BYTES))
+    {
+        let q8 = &ba[4..];
+        let mut sumi = 0i32;
+        for (j, &q) in bw[4..].iter().enumerate() {
+            sumi +=
+                (q & 0x0F) as i32 * q8[j] as i8 as i32 + (q >> 4) as i32 * q8[j + 16] as i8 as i32;
+        }
+        sum += f16_at(bw, 0) * f16_at(ba, 0) * sumi as f32 + f16_at(bw, 2) * f16_at(ba, 2);
+    }
+    sum
+}
