@@ -46,7 +46,8 @@ func check(_ status: Int32) throws {
     if status == Status.ok.rawValue { return }
     let n = llmc_last_error_message(nil, 0)
     var buf = [CChar](repeating: 0, count: n + 1)
-    llmc_last_error_message(&buf, buf.count)
+    let capacity = buf.count  // not read inside the call: &buf is an exclusive access
+    llmc_last_error_message(&buf, capacity)
     throw LLMCoreError(status: status, message: String(cString: buf))
 }
 
@@ -56,8 +57,9 @@ func readText(
 ) throws -> String {
     var n = 0
     try check(fill(nil, 0, &n))
-    var buf = [CChar](repeating: 0, count: n + 1)
-    try check(fill(&buf, buf.count, &n))
+    let capacity = n + 1
+    var buf = [CChar](repeating: 0, count: capacity)
+    try check(fill(&buf, capacity, &n))
     return String(cString: buf)
 }
 
@@ -152,8 +154,9 @@ public final class Model {
             let ptr = UnsafeRawPointer(b.baseAddress)?.assumingMemoryBound(to: CChar.self)
             var n = 0
             try check(llmc_tokenize(handle, ptr, b.count, parseSpecial, nil, 0, &n))
-            var out = [Token](repeating: 0, count: n + 1)
-            try check(llmc_tokenize(handle, ptr, b.count, parseSpecial, &out, out.count, &n))
+            let capacity = n + 1
+            var out = [Token](repeating: 0, count: capacity)
+            try check(llmc_tokenize(handle, ptr, b.count, parseSpecial, &out, capacity, &n))
             return Array(out.prefix(n))
         }
     }
@@ -212,13 +215,13 @@ public final class Session {
 
     /// `nCtx` 0 = the model's training context.
     public init(model: Model, nCtx: Int = 0, numerics: Numerics = .fast) throws {
+        vocab = Int(try model.info().vocabSize)  // before the handle exists: nothing to leak
         var p = llmc_session_default_params()
         p.n_ctx = nCtx
         p.numerics = numerics.rawValue
         var h: OpaquePointer?
         try check(llmc_session_new(model.handle, &p, &h))
         handle = h!
-        vocab = Int(try model.info().vocabSize)
     }
 
     deinit { llmc_session_free(handle) }
@@ -231,9 +234,10 @@ public final class Session {
 
     /// Appends `tokens` causally; returns the last token's logits.
     public func eval(_ tokens: [Token]) throws -> [Float] {
-        var logits = [Float](repeating: 0, count: vocab)
+        let capacity = vocab
+        var logits = [Float](repeating: 0, count: capacity)
         let status = tokens.withUnsafeBufferPointer { t in
-            llmc_session_eval(handle, t.baseAddress, t.count, &logits, logits.count)
+            llmc_session_eval(handle, t.baseAddress, t.count, &logits, capacity)
         }
         try check(status)
         return logits
@@ -288,6 +292,45 @@ public final class Session {
         out.stopReason = StopReason(rawValue: g.stop_reason) ?? .maxTokens
         out.prefillSeconds = g.prefill_seconds
         out.decodeSeconds = g.decode_seconds
+        return out
+    }
+}
+
+/// A safetensors file (read-only; shareable between threads). The runtime loads GGUF only.
+public final class Tensors {
+    let handle: OpaquePointer
+
+    public init(path: String) throws {
+        var h: OpaquePointer?
+        try check(llmc_tensors_open(path, &h))
+        handle = h!
+    }
+
+    deinit { llmc_tensors_free(handle) }
+
+    public func names() throws -> [String] {
+        var n = 0
+        try check(llmc_tensors_count(handle, &n))
+        return try (0..<n).map { i in try readText { llmc_tensors_name(handle, i, $0, $1, $2) } }
+    }
+
+    /// A value of the file's `__metadata__` map.
+    public func metadata(_ key: String) throws -> String {
+        try readText { llmc_tensors_meta_value(handle, key, $0, $1, $2) }
+    }
+
+    public func info(_ name: String) throws -> llmc_tensor_info {
+        var i = llmc_tensor_info()
+        i.struct_size = MemoryLayout<llmc_tensor_info>.size
+        try check(llmc_tensors_info(handle, name, &i))
+        return i
+    }
+
+    /// The tensor's bytes (little-endian, row-major).
+    public func read(_ name: String) throws -> [UInt8] {
+        let size = try info(name).n_bytes
+        var out = [UInt8](repeating: 0, count: size)
+        try check(llmc_tensors_read(handle, name, &out, size))
         return out
     }
 }
