@@ -245,7 +245,8 @@ typedef uint32_t llmc_token;
  * Receives each new piece of generated text as soon as it is complete UTF-8 and clear of
  * stop strings: `len` bytes at `text` (also NUL-terminated; valid only during the call) and
  * the `user_data` given with it. Return true to go on, false to stop generation. Runs on the
- * calling thread; must not unwind (C++ exceptions, longjmp) through the library.
+ * calling thread; must not unwind (C++ exceptions, longjmp) through the library, and must
+ * not use the session being generated (other sessions and the model are fine).
  */
 typedef bool (*llmc_text_callback)(const char *text, size_t len, void *user_data);
 

@@ -66,13 +66,14 @@ pub(crate) fn guard(function: &str, body: impl FnOnce() -> FfiResult) -> llmc_st
         }
     };
     let text = format!("{function}: {}", failure.message);
-    log(LLMC_LOG_WARN, &text);
     // A message with an interior NUL is cut there rather than lost.
-    let c = CString::new(text).unwrap_or_else(|e| {
+    let c = CString::new(text.as_str()).unwrap_or_else(|e| {
         let end = e.nul_position();
         CString::new(&e.into_vec()[..end]).unwrap_or_default()
     });
     LAST_ERROR.with(|m| *m.borrow_mut() = c);
+    // Logged after the message is set, so a logger may read it with llmc_last_error_message.
+    log(LLMC_LOG_WARN, &text);
     failure.status
 }
 

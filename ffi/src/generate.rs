@@ -16,7 +16,8 @@ use std::ffi::{c_char, c_void};
 /// Receives each new piece of generated text as soon as it is complete UTF-8 and clear of
 /// stop strings: `len` bytes at `text` (also NUL-terminated; valid only during the call) and
 /// the `user_data` given with it. Return true to go on, false to stop generation. Runs on the
-/// calling thread; must not unwind (C++ exceptions, longjmp) through the library.
+/// calling thread; must not unwind (C++ exceptions, longjmp) through the library, and must
+/// not use the session being generated (other sessions and the model are fine).
 #[allow(non_camel_case_types)]
 pub type llmc_text_callback =
     Option<unsafe extern "C" fn(text: *const c_char, len: usize, user_data: *mut c_void) -> bool>;

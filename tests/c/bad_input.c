@@ -44,6 +44,7 @@ typedef struct {
     int count;
     llmc_log_level level;
     char last[512];
+    char last_error[512]; /* llmc_last_error_message() as the callback saw it */
 } log_seen;
 
 static void on_log(llmc_log_level level, const char *message, void *user_data) {
@@ -51,6 +52,7 @@ static void on_log(llmc_log_level level, const char *message, void *user_data) {
     seen->count++;
     seen->level = level;
     snprintf(seen->last, sizeof seen->last, "%s", message);
+    llmc_last_error_message(seen->last_error, sizeof seen->last_error);
 }
 
 static void test_version_and_status(void) {
@@ -73,6 +75,7 @@ static void test_version_and_status(void) {
     EXPECT(llmc_session_clear(NULL), LLMC_ERR_NULL_ARGUMENT, "'session' is NULL");
     CHECK(seen.count == 1 && seen.level == LLMC_LOG_WARN);
     CHECK(strcmp(seen.last, "llmc_session_clear: 'session' is NULL") == 0);
+    CHECK(strcmp(seen.last_error, seen.last) == 0);
     EXPECT_OK(llmc_log_set(on_log, &seen, LLMC_LOG_ERROR));
     EXPECT(llmc_session_clear(NULL), LLMC_ERR_NULL_ARGUMENT, "'session' is NULL");
     CHECK(seen.count == 1);
