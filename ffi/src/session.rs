@@ -242,7 +242,7 @@ pub unsafe extern "C" fn llmc_session_eval_batch(
             positions,
             mask,
         };
-        unsafe { eval_into(s, &batch, rows, n_rows, logits, capacity) }
+        unsafe { eval_into(s, n_rows, logits, capacity, |s| s.eval_batch(&batch, rows)) }
     })
 }
 
@@ -262,24 +262,24 @@ pub unsafe extern "C" fn llmc_session_eval(
         // `capacity` writable floats.
         let s = unsafe { arg_mut(session, "session")? };
         let tokens = unsafe { arg_slice(tokens, n, "tokens")? };
-        let start = s.session.len() as u32;
-        let positions: Vec<u32> = (start..start + n as u32).collect();
-        let batch = Batch::causal(tokens, &positions);
-        unsafe { eval_into(s, &batch, LogitRows::Last, n.min(1), logits, capacity) }
+        unsafe {
+            eval_into(s, n.min(1), logits, capacity, |s| {
+                s.eval(tokens, LogitRows::Last)
+            })
+        }
     })
 }
 
-/// Checks the logits buffer for `n_rows` rows, evaluates, and copies the logits out.
+/// Checks the logits buffer for `n_rows` rows, runs `eval`, and copies the logits out.
 ///
 /// # Safety
 /// A non-NULL `logits` must hold `capacity` floats.
 unsafe fn eval_into(
     s: &mut llmc_session,
-    batch: &Batch<'_>,
-    rows: LogitRows<'_>,
     n_rows: usize,
     logits: *mut f32,
     capacity: usize,
+    eval: impl FnOnce(&mut Session) -> runtime::Result<Vec<f32>>,
 ) -> FfiResult {
     let needed = n_rows.saturating_mul(s.session.model().config.vocab_size);
     if logits.is_null() && capacity > 0 {
@@ -291,7 +291,7 @@ unsafe fn eval_into(
             message: format!("'logits' holds {capacity} floats, {needed} needed"),
         });
     }
-    let out = s.session.eval_batch(batch, rows)?;
+    let out = eval(&mut s.session)?;
     if !logits.is_null() {
         // SAFETY: capacity >= needed == out.len() (rows were validated by the core).
         unsafe { std::ptr::copy_nonoverlapping(out.as_ptr(), logits, out.len().min(capacity)) };
