@@ -10,7 +10,6 @@
 //! shell: it converts arguments and errors and calls `llmcore`, which holds every algorithm.
 #![allow(clippy::missing_safety_doc)] // each export's safety contract is in the header
 
-// Declaration order is the header's order.
 pub mod boundary;
 pub mod generate;
 pub mod model;
