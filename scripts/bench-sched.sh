@@ -26,7 +26,7 @@ import json, os, re, sys
 policies = ["none", "full", "selective", "checkmate", "opt", "heu"]
 runs = []
 for model in ["gpt-1.3b", "gpt-2.7b", "gpt-6.7b", "gpt-13b", "gpt-20b"]:
-    rows = {r["policy"]: r for r in json.load(open(os.path.join(sys.argv[1], model + ".json")))}
+    rows = {r["policy"]: r for r in json.load(open(os.path.join(sys.argv[1], model + ".json")))["policies"]}
     t = rows["heu"]["plan"]["training"]
     runs.append((model, "%dx%d, b=%d" % (t["tp"], t["pp"], t["micro_batch"]), rows))
 def ok(r):

@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         "tokenize" => tokenize::run(rest),
         "generate" => generate::run(rest),
         "perplexity" => perplexity::run(rest),
-        "schedule" => schedule::run(rest, false).map_err(Failure::Run),
+        "schedule" => schedule::run(rest),
         "help" | "--help" | "-h" => {
             print!("{COMMANDS}");
             return ExitCode::SUCCESS;

@@ -134,13 +134,13 @@ pub fn validate(model: &ModelConfig, train: &Training, hw: &Hardware) -> Result<
     let (t, p) = (train.tp, train.pp);
     if model.heads % t != 0 {
         return Err(Error::invalid(format!(
-            "tensor parallelism {t} does not divide the {} attention heads of {}",
+            "tensor parallelism tp={t} does not divide the {} attention heads of {}",
             model.heads, model.name
         )));
     }
     if model.hidden % t != 0 {
         return Err(Error::invalid(format!(
-            "tensor parallelism {t} does not divide the hidden size {} of {}",
+            "tensor parallelism tp={t} does not divide the hidden size {} of {}",
             model.hidden, model.name
         )));
     }
@@ -152,13 +152,13 @@ pub fn validate(model: &ModelConfig, train: &Training, hw: &Hardware) -> Result<
     }
     if model.vocab % t != 0 {
         return Err(Error::invalid(format!(
-            "tensor parallelism {t} does not divide the vocabulary {}",
+            "tensor parallelism tp={t} does not divide the vocabulary {}",
             model.vocab
         )));
     }
     if model.layers % p != 0 {
         return Err(Error::invalid(format!(
-            "{p} pipeline stages do not divide the {} layers of {}",
+            "pipeline parallelism pp={p} does not divide the {} layers of {}",
             model.layers, model.name
         )));
     }
@@ -704,10 +704,7 @@ mod tests {
         train.tp = 1;
         train.pp = 5;
         let e = validate(&model, &train, &hw).unwrap_err().to_string();
-        assert!(
-            e.contains("5 pipeline stages do not divide the 24 layers"),
-            "{e}"
-        );
+        assert!(e.contains("pp=5 does not divide the 24 layers"), "{e}");
         train.pp = 2;
         train.global_batch = 6;
         assert!(validate(&model, &train, &hw)

@@ -2,7 +2,8 @@
 //! efficiencies that turn peaks into the roofline times of [`super::cost_model`].
 //!
 //! A profile is a preset ([`Hardware::preset`]: `a100`, `h100`) or a preset with keys overridden
-//! one by one through [`Hardware::set`] (the CLI feeds it the keys of a flat JSON object).
+//! one by one through [`Hardware::set`] ([`Hardware::from_json`] feeds it the fields of a JSON
+//! object).
 
 use crate::{Error, Result};
 use alloc::{format, string::String};

@@ -14,6 +14,8 @@
 //! - [`layer_search`], [`lynx_opt`], [`checkmate`], [`lynx_heu`]: the solvers.
 //! - [`checker`]: an independent replay of any schedule.
 //! - [`plan`]: all of the above for one policy, with the report ([`Plan::to_json`]).
+//! - [`request`]: model configs, hardware profiles and whole plan requests read from JSON, and
+//!   [`plan_json`], the JSON-in, JSON-out entry point for the C ABI.
 
 pub mod checker;
 pub mod checkmate;
@@ -25,7 +27,9 @@ pub mod lynx_opt;
 pub mod pipeline;
 pub mod policy;
 mod report;
+pub mod request;
 pub use report::{comparison_json, MegatronRecompute};
+pub use request::{plan_json, Request};
 
 use crate::{Error, Result};
 use alloc::{format, string::String, vec::Vec};

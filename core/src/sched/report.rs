@@ -1,14 +1,13 @@
 //! The plan as Megatron-LM flags and as JSON.
 //!
-//! All JSON text of the planner is built here, in [`Plan::to_json`] and [`comparison_json`]
-//! with the two helpers `esc` and `list` (one place, so it can move onto the crate's JSON value
-//! type without touching anything else).
+//! The JSON of the planner is built here, as [`Json`] values ([`Plan::to_json`],
+//! [`comparison_json`]); reading requests and configs is in [`super::request`].
 
 use super::cost_model::tensor;
 use super::policy::{LayerPlan, Policy};
-use super::Plan;
+use super::{gb, Plan, StageReport};
+use crate::io::json::Json;
 use alloc::{format, string::String, vec, vec::Vec};
-use core::fmt::Write;
 
 /// Megatron-LM recompute flags that realise a plan, if its flags can.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,26 +41,6 @@ fn kind(plan: &LayerPlan) -> Kind {
     } else {
         Kind::Other
     }
-}
-
-fn esc(s: &str) -> String {
-    let mut o = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
-fn list(items: &[String]) -> String {
-    let v: Vec<String> = items.iter().map(|s| esc(s)).collect();
-    format!("[{}]", v.join(","))
 }
 
 impl Plan {
@@ -144,122 +123,139 @@ impl Plan {
     }
 
     /// The plan as a JSON object: setup, predictions, per-stage schedule (runs of identical
-    /// layers), Megatron-LM flags.
-    pub fn to_json(&self) -> String {
+    /// layers, each with its dropped tensors and their recompute slots), Megatron-LM flags.
+    pub fn to_json(&self) -> Json {
         let (m, t, hw) = (
             &self.setup.model,
             &self.setup.training,
             &self.setup.hardware,
         );
-        let mut o = String::new();
-        let _ = write!(
-            o,
-            "{{\"policy\":{},\"model\":{{\"name\":{},\"layers\":{},\"hidden\":{},\"heads\":{},\"vocab\":{}}},",
-            esc(self.policy.name()),
-            esc(&m.name),
-            m.layers,
-            m.hidden,
-            m.heads,
-            m.vocab
-        );
-        let _ = write!(
-            o,
-            "\"hardware\":{},\"training\":{{\"seq\":{},\"micro_batch\":{},\"global_batch\":{},\"micro_batches\":{},\"tp\":{},\"pp\":{},\"dp\":{},\"sequence_parallel\":{}}},\"memory_budget_gb\":{},",
-            esc(&hw.name),
-            t.seq,
-            t.micro_batch,
-            t.global_batch,
-            t.micro_batches(),
-            t.tp,
-            t.pp,
-            t.dp,
-            t.sequence_parallel,
-            self.setup.budget_bytes as f64 / 1e9
-        );
-        let _ = write!(
-            o,
-            "\"simulated\":true,\"iteration_s\":{},\"no_recompute_iteration_s\":{},\"stages\":[",
-            self.iteration_s, self.no_recompute_iteration_s
-        );
-        for (si, s) in self.stages.iter().enumerate() {
-            if si > 0 {
-                o.push(',');
-            }
-            let _ = write!(
-                o,
-                "{{\"stage\":{},\"layers\":[{},{}],\"in_flight\":{},\"peak_gb\":{},\"static_gb\":{},\"exposed_recompute_ms\":{},\"hidden_tp_recompute_ms\":{},\"pipeline_window_recompute_ms\":{},\"pipeline_window_capacity_ms\":{},\"schedule\":[",
-                s.stage,
-                s.first_layer,
-                s.first_layer + s.layers.len(),
-                s.in_flight,
-                s.peak_bytes as f64 / 1e9,
-                s.static_bytes as f64 / 1e9,
-                s.exposed_s * 1e3,
-                s.hidden_tp_s * 1e3,
-                s.pipeline_window_s * 1e3,
-                s.pipeline_capacity_s * 1e3
-            );
-            let mut start = 0;
-            let mut first = true;
-            while start < s.layers.len() {
-                let mut end = start + 1;
-                while end < s.layers.len() && s.layers[end] == s.layers[start] {
-                    end += 1;
-                }
-                let recompute: Vec<String> = s.layers[start]
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, slot)| {
-                        slot.map(|sl| {
-                            format!(
-                                "{{\"tensor\":{},\"slot\":{}}}",
-                                esc(self.tensor_names[i]),
-                                esc(sl.label())
-                            )
-                        })
-                    })
-                    .collect();
-                if !first {
-                    o.push(',');
-                }
-                first = false;
-                let _ = write!(
-                    o,
-                    "{{\"layers\":[{},{}],\"recompute\":[{}]}}",
-                    s.first_layer + start,
-                    s.first_layer + end,
-                    recompute.join(",")
-                );
-                start = end;
-            }
-            o.push_str("]}");
-        }
+        let stages: Vec<Json> = self.stages.iter().map(|s| self.stage_json(s)).collect();
         let mr = self.megatron_recompute();
-        let _ = write!(
-            o,
-            "],\"megatron_flags\":{},\"megatron_recompute\":{{\"flags\":{},\"exact\":{},\"note\":{}}}}}",
-            list(&self.megatron_flags()),
-            list(&mr.flags),
-            mr.exact,
-            esc(mr.note)
-        );
-        o
+        Json::object(vec![
+            ("policy", Json::from(self.policy.name())),
+            (
+                "model",
+                Json::object(vec![
+                    ("name", Json::from(m.name.as_str())),
+                    ("layers", Json::from(m.layers)),
+                    ("hidden", Json::from(m.hidden)),
+                    ("heads", Json::from(m.heads)),
+                    ("vocab", Json::from(m.vocab)),
+                ]),
+            ),
+            ("hardware", Json::from(hw.name.as_str())),
+            (
+                "training",
+                Json::object(vec![
+                    ("seq", Json::from(t.seq)),
+                    ("micro_batch", Json::from(t.micro_batch)),
+                    ("global_batch", Json::from(t.global_batch)),
+                    ("micro_batches", Json::from(t.micro_batches())),
+                    ("tp", Json::from(t.tp)),
+                    ("pp", Json::from(t.pp)),
+                    ("dp", Json::from(t.dp)),
+                    ("sequence_parallel", Json::from(t.sequence_parallel)),
+                ]),
+            ),
+            ("memory_budget_gb", Json::from(gb(self.setup.budget_bytes))),
+            ("simulated", Json::from(true)),
+            ("iteration_s", Json::from(self.iteration_s)),
+            (
+                "no_recompute_iteration_s",
+                Json::from(self.no_recompute_iteration_s),
+            ),
+            ("stages", Json::Array(stages)),
+            ("megatron_flags", Json::from(self.megatron_flags())),
+            (
+                "megatron_recompute",
+                Json::object(vec![
+                    ("flags", Json::from(mr.flags)),
+                    ("exact", Json::from(mr.exact)),
+                    ("note", Json::from(mr.note)),
+                ]),
+            ),
+        ])
+    }
+
+    /// One stage: its layer range, memory, recompute times (ms per micro-batch) and schedule
+    /// as runs of identical layers `[first, end)`.
+    fn stage_json(&self, s: &StageReport) -> Json {
+        let mut runs = Vec::new();
+        let mut start = 0;
+        while start < s.layers.len() {
+            let end = start
+                + s.layers[start..]
+                    .iter()
+                    .take_while(|l| **l == s.layers[start])
+                    .count();
+            let recompute: Vec<Json> = s.layers[start]
+                .iter()
+                .zip(&self.tensor_names)
+                .filter_map(|(slot, &name)| {
+                    slot.map(|sl| {
+                        Json::object(vec![
+                            ("tensor", Json::from(name)),
+                            ("slot", Json::from(sl.label())),
+                        ])
+                    })
+                })
+                .collect();
+            runs.push(Json::object(vec![
+                (
+                    "layers",
+                    Json::from(vec![s.first_layer + start, s.first_layer + end]),
+                ),
+                ("recompute", Json::Array(recompute)),
+            ]));
+            start = end;
+        }
+        Json::object(vec![
+            ("stage", Json::from(s.stage)),
+            (
+                "layers",
+                Json::from(vec![s.first_layer, s.first_layer + s.layers.len()]),
+            ),
+            ("in_flight", Json::from(s.in_flight)),
+            ("peak_gb", Json::from(gb(s.peak_bytes))),
+            ("static_gb", Json::from(gb(s.static_bytes))),
+            ("exposed_recompute_ms", Json::from(s.exposed_s * 1e3)),
+            ("hidden_tp_recompute_ms", Json::from(s.hidden_tp_s * 1e3)),
+            (
+                "pipeline_window_recompute_ms",
+                Json::from(s.pipeline_window_s * 1e3),
+            ),
+            (
+                "pipeline_window_capacity_ms",
+                Json::from(s.pipeline_capacity_s * 1e3),
+            ),
+            ("schedule", Json::Array(runs)),
+        ])
     }
 }
 
 /// Several policies' outcomes side by side (what `llmcore schedule --policy all --json`
-/// prints): per row the policy, the search seconds, and the plan or the error.
-pub fn comparison_json(rows: &[(Policy, core::result::Result<&Plan, String>, f64)]) -> String {
-    let items: Vec<String> = rows
+/// prints): `{"simulated": true, "policies": [..]}`, per row the policy, the search seconds
+/// when measured, and the plan or the error.
+pub fn comparison_json(
+    rows: &[(Policy, core::result::Result<&Plan, String>, Option<f64>)],
+) -> Json {
+    let items: Vec<Json> = rows
         .iter()
-        .map(|(p, r, search_s)| match r {
-            Ok(plan) => format!(
-                "{{\"policy\":{},\"search_s\":{search_s},\"plan\":{}}}",
-                esc(p.name()),
-                plan.to_json()
-            ),
-            Err(e) => format!("{{\"policy\":{},\"error\":{}}}", esc(p.name()), esc(e)),
+        .map(|(p, r, search_s)| {
+            let mut row = vec![("policy", Json::from(p.name()))];
+            if let Some(s) = search_s {
+                row.push(("search_s", Json::from(*s)));
+            }
+            match r {
+                Ok(plan) => row.push(("plan", plan.to_json())),
+                Err(e) => row.push(("error", Json::from(e.as_str()))),
+            }
+            Json::object(row)
         })
         .collect();
-    format!("[{}]", items.join(","))
+    Json::object(vec![
+        ("simulated", Json::from(true)),
+        ("policies", Json::Array(items)),
+    ])
 }
