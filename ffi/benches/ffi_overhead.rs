@@ -138,6 +138,7 @@ fn main() {
     round(&model, handle, &prompt, steps); // warm-up: page the weights in
 
     let (mut rust_tps, mut ffi_tps, mut overheads) = (Vec::new(), Vec::new(), Vec::new());
+    let mut totals = (0.0, 0.0);
     for i in 0..rounds {
         let times = round(&model, handle, &prompt, steps);
         let r = steps as f64 / times.iter().map(|t| t.0).sum::<f64>();
@@ -147,6 +148,8 @@ fn main() {
         ffi_tps.push(f);
         // Each step's C ABI time against its paired Rust step: 1 - tps_C / tps_Rust.
         overheads.extend(times.iter().map(|(r, c)| 1.0 - r / c));
+        totals.0 += times.iter().map(|t| t.0).sum::<f64>();
+        totals.1 += times.iter().map(|t| t.1).sum::<f64>();
     }
 
     // The boundary's fixed cost on its own: a call that does no work.
@@ -185,6 +188,12 @@ fn main() {
         "decode, SmolLM2-135M Q4_1, {steps} tokens x {rounds} rounds: Rust API {r:.2} tokens/s, \
          C ABI {f:.2} tokens/s (medians of rounds); overhead {:.2}% (median of paired steps)",
         o * 100.0
+    );
+    println!(
+        "all steps together: Rust API {:.2} tokens/s, C ABI {:.2} tokens/s, overhead {:.2}%",
+        (rounds * steps) as f64 / totals.0,
+        (rounds * steps) as f64 / totals.1,
+        (1.0 - totals.0 / totals.1) * 100.0
     );
     println!(
         "fixed cost per C ABI decode call: {per_call_ns:.1} ns boundary + {copy_ns:.0} ns logits \
