@@ -1,0 +1,381 @@
+// llmcore.hpp: a header-only C++17 wrapper over the libllmcore C API (llmcore.h).
+//
+// Handles are std::unique_ptr with the C *_free functions as deleters; every failing C call
+// throws llmcore::Error carrying the llmc_status and the library's message. Thread rules are
+// the C API's: a Model (and Tensors) may be used from many threads at once, a Session from one
+// thread at a time. A Session keeps its model alive, so a Model may be destroyed first.
+// Callbacks may throw: the exception stops the work and is rethrown from the call.
+#ifndef LLMCORE_HPP
+#define LLMCORE_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "llmcore.h"
+
+namespace llmcore {
+
+using Token = llmc_token;
+
+/// A failed call: the C status and the thread's last error message.
+class Error : public std::runtime_error {
+  public:
+    Error(llmc_status status, const std::string &message)
+        : std::runtime_error(message), status_(status) {}
+    llmc_status status() const noexcept { return status_; }
+
+  private:
+    llmc_status status_;
+};
+
+namespace detail {
+
+/// Throws Error for anything but LLMC_OK.
+inline void check(llmc_status status) {
+    if (status == LLMC_OK) return;
+    std::string message(llmc_last_error_message(nullptr, 0), '\0');
+    llmc_last_error_message(message.data(), message.size() + 1);
+    throw Error(status, message);
+}
+
+/// Calls `fill(buf, capacity, &n)` twice: once for the size, once into a buffer of that size.
+template <typename T, typename F> std::vector<T> read_list(F fill, std::size_t extra = 0) {
+    std::size_t n = 0;
+    check(fill(nullptr, 0, &n));
+    std::vector<T> out(n + extra);
+    check(fill(out.data(), out.size(), &n));
+    out.resize(n);
+    return out;
+}
+
+/// A NUL-terminated text output as a std::string.
+template <typename F> std::string read_text(F fill) {
+    std::vector<char> buf = read_list<char>(fill, 1);
+    return std::string(buf.begin(), buf.end());
+}
+
+struct ModelDeleter {
+    void operator()(llmc_model *m) const noexcept { llmc_model_free(m); }
+};
+struct SessionDeleter {
+    void operator()(llmc_session *s) const noexcept { llmc_session_free(s); }
+};
+struct TensorsDeleter {
+    void operator()(llmc_tensors *t) const noexcept { llmc_tensors_free(t); }
+};
+
+/// Carries a C++ callback through a C function pointer, keeping any exception it throws.
+template <typename Fn> struct Trampoline {
+    Fn *fn;
+    std::exception_ptr error;
+};
+
+} // namespace detail
+
+/// The library version ("MAJOR.MINOR.PATCH").
+inline std::string version() { return llmc_version(); }
+
+enum class Numerics : llmc_numerics { Fast = LLMC_NUMERICS_FAST, Exact = LLMC_NUMERICS_EXACT };
+
+/// Hyper-parameters of a model (llmc_model_info).
+struct ModelInfo {
+    std::string arch, name;
+    uint32_t n_layer, d_model, d_ffn, n_head, n_kv_head, head_dim, vocab_size, context_length;
+    float rope_theta, rms_eps;
+    int64_t bos_token, eos_token; // -1 when absent
+};
+
+/// Perplexity settings, defaults from llmc_perplexity_default_params().
+struct PerplexityParams {
+    llmc_perplexity_params c = llmc_perplexity_default_params();
+};
+
+/// Generation settings, defaults from llmc_generate_default_params() (greedy).
+struct GenerateParams {
+    llmc_generate_params c = llmc_generate_default_params();
+    std::vector<std::string> stop;
+};
+
+/// What a generation produced.
+struct Generation {
+    std::string text;
+    std::size_t n_tokens = 0, prompt_tokens = 0, decode_steps = 0;
+    llmc_stop_reason stop_reason = LLMC_STOP_MAX_TOKENS;
+    double prefill_seconds = 0, decode_seconds = 0;
+    double decode_tokens_per_second() const {
+        return decode_seconds > 0 ? decode_steps / decode_seconds : 0.0;
+    }
+};
+
+class Session;
+
+/// A loaded GGUF model. Move-only; shareable between threads by reference.
+class Model {
+  public:
+    /// Loads a GGUF model; throws Error (LLMC_ERR_IO, LLMC_ERR_FORMAT, ...).
+    static Model load(const std::string &path) {
+        llmc_model *m = nullptr;
+        detail::check(llmc_model_load(path.c_str(), &m));
+        return Model(m);
+    }
+
+    const llmc_model *get() const noexcept { return ptr_.get(); }
+
+    ModelInfo info() const {
+        llmc_model_info c{};
+        c.struct_size = sizeof c;
+        detail::check(llmc_model_get_info(get(), &c));
+        return ModelInfo{c.arch,      c.name,     c.n_layer,    c.d_model,
+                         c.d_ffn,     c.n_head,   c.n_kv_head,  c.head_dim,
+                         c.vocab_size, c.context_length, c.rope_theta, c.rms_eps,
+                         c.bos_token, c.eos_token};
+    }
+
+    /// GGUF metadata keys in file order.
+    std::vector<std::string> metadata_keys() const {
+        std::size_t n = 0;
+        detail::check(llmc_model_meta_count(get(), &n));
+        std::vector<std::string> keys;
+        for (std::size_t i = 0; i < n; i++)
+            keys.push_back(detail::read_text([&](char *b, std::size_t c, std::size_t *o) {
+                return llmc_model_meta_key(get(), i, b, c, o);
+            }));
+        return keys;
+    }
+
+    /// A metadata value as text (arrays as JSON).
+    std::string metadata(const std::string &key) const {
+        return detail::read_text([&](char *b, std::size_t c, std::size_t *o) {
+            return llmc_model_meta_value(get(), key.c_str(), b, c, o);
+        });
+    }
+
+    std::vector<Token> tokenize(std::string_view text, bool parse_special = true) const {
+        return detail::read_list<Token>([&](Token *b, std::size_t c, std::size_t *o) {
+            return llmc_tokenize(get(), text.data(), text.size(), parse_special, b, c, o);
+        });
+    }
+
+    std::string detokenize(const std::vector<Token> &tokens) const {
+        return detail::read_text([&](char *b, std::size_t c, std::size_t *o) {
+            return llmc_detokenize(get(), tokens.data(), tokens.size(), b, c, o);
+        });
+    }
+
+    /// The raw bytes of one token.
+    std::string token_piece(Token token) const {
+        return detail::read_text([&](char *b, std::size_t c, std::size_t *o) {
+            return llmc_token_to_piece(get(), token, b, c, o);
+        });
+    }
+
+    /// (role, content) messages through the model's chat template.
+    std::string apply_chat_template(const std::vector<std::pair<std::string, std::string>> &msgs,
+                                    bool add_generation_prompt = true) const {
+        std::vector<llmc_chat_message> c;
+        for (const auto &m : msgs) c.push_back({m.first.c_str(), m.second.c_str()});
+        return detail::read_text([&](char *b, std::size_t cap, std::size_t *o) {
+            return llmc_apply_chat_template(get(), c.data(), c.size(), add_generation_prompt, b,
+                                            cap, o);
+        });
+    }
+
+    /// Perplexity; `progress(done, total)` returning false cancels (Error LLMC_ERR_CANCELLED).
+    llmc_perplexity_result
+    perplexity(const std::vector<Token> &tokens, const PerplexityParams &params = {},
+               std::function<bool(std::size_t, std::size_t)> progress = {}) const {
+        using Fn = std::function<bool(std::size_t, std::size_t)>;
+        detail::Trampoline<Fn> t{&progress, nullptr};
+        auto cb = [](std::size_t done, std::size_t total, void *ud) -> bool {
+            auto *t = static_cast<detail::Trampoline<Fn> *>(ud);
+            try {
+                return (*t->fn)(done, total);
+            } catch (...) {
+                t->error = std::current_exception();
+                return false;
+            }
+        };
+        llmc_perplexity_result r{};
+        r.struct_size = sizeof r;
+        llmc_status st = llmc_perplexity(get(), tokens.data(), tokens.size(), &params.c,
+                                         progress ? +cb : nullptr, &t, &r);
+        if (t.error) std::rethrow_exception(t.error);
+        detail::check(st);
+        return r;
+    }
+
+    /// log p(continuation | context) and whether it is the greedy continuation.
+    std::pair<double, bool> loglikelihood(const std::vector<Token> &context,
+                                          const std::vector<Token> &continuation,
+                                          Numerics numerics = Numerics::Fast) const {
+        double lp = 0;
+        bool greedy = false;
+        detail::check(llmc_loglikelihood(get(), context.data(), context.size(),
+                                         continuation.data(), continuation.size(),
+                                         static_cast<llmc_numerics>(numerics), &lp, &greedy));
+        return {lp, greedy};
+    }
+
+  private:
+    explicit Model(llmc_model *m) : ptr_(m) {}
+    std::unique_ptr<llmc_model, detail::ModelDeleter> ptr_;
+};
+
+/// A KV cache over a model. Move-only; use from one thread at a time.
+class Session {
+  public:
+    /// `n_ctx` 0 = the model's training context.
+    explicit Session(const Model &model, std::size_t n_ctx = 0,
+                     Numerics numerics = Numerics::Fast) {
+        llmc_session_params p = llmc_session_default_params();
+        p.n_ctx = n_ctx;
+        p.numerics = static_cast<llmc_numerics>(numerics);
+        llmc_session *s = nullptr;
+        detail::check(llmc_session_new(model.get(), &p, &s));
+        ptr_.reset(s);
+        llmc_model_info info{};
+        info.struct_size = sizeof info;
+        detail::check(llmc_model_get_info(model.get(), &info));
+        vocab_ = info.vocab_size;
+    }
+
+    llmc_session *get() const noexcept { return ptr_.get(); }
+
+    std::size_t size() const {
+        std::size_t n = 0;
+        detail::check(llmc_session_len(get(), &n));
+        return n;
+    }
+
+    std::size_t capacity() const {
+        std::size_t n = 0;
+        detail::check(llmc_session_capacity(get(), &n));
+        return n;
+    }
+
+    /// Appends `tokens` causally; returns the last token's logits (vocab_size floats).
+    std::vector<float> eval(const std::vector<Token> &tokens) {
+        std::vector<float> logits(vocab_);
+        detail::check(
+            llmc_session_eval(get(), tokens.data(), tokens.size(), logits.data(), logits.size()));
+        return logits;
+    }
+
+    /// Evaluates a batch with explicit positions / mask (see llmc_batch); the logits of
+    /// `n_rows` rows, vocab_size floats each.
+    std::vector<float> eval_batch(const llmc_batch &batch, std::size_t n_rows) {
+        std::vector<float> logits(n_rows * vocab_);
+        detail::check(llmc_session_eval_batch(get(), &batch, logits.data(), logits.size()));
+        return logits;
+    }
+
+    void truncate(std::size_t len) { detail::check(llmc_session_truncate(get(), len)); }
+
+    void compact(std::size_t base, const std::vector<std::size_t> &keep) {
+        detail::check(llmc_session_compact(get(), base, keep.data(), keep.size()));
+    }
+
+    void clear() { detail::check(llmc_session_clear(get())); }
+
+    /// Generates after `prompt`, passing each text piece to `on_text` (return false to stop).
+    Generation generate(const std::vector<Token> &prompt, const GenerateParams &params = {},
+                        std::function<bool(std::string_view)> on_text = {}) {
+        using Fn = std::function<bool(std::string_view)>;
+        struct State {
+            Fn *fn;
+            std::string text;
+            std::exception_ptr error;
+        } state{&on_text, {}, nullptr};
+        auto cb = [](const char *piece, std::size_t len, void *ud) -> bool {
+            auto *s = static_cast<State *>(ud);
+            try {
+                s->text.append(piece, len);
+                return *s->fn ? (*s->fn)(std::string_view(piece, len)) : true;
+            } catch (...) {
+                s->error = std::current_exception();
+                return false;
+            }
+        };
+        llmc_generate_params p = params.c;
+        std::vector<const char *> stops;
+        for (const auto &s : params.stop) stops.push_back(s.c_str());
+        p.stop = stops.data();
+        p.n_stop = stops.size();
+        llmc_generation g{};
+        g.struct_size = sizeof g;
+        llmc_status st = llmc_generate(get(), prompt.data(), prompt.size(), &p, +cb, &state, &g);
+        if (state.error) std::rethrow_exception(state.error);
+        detail::check(st);
+        Generation out;
+        out.text = std::move(state.text);
+        out.n_tokens = g.n_tokens;
+        out.prompt_tokens = g.prompt_tokens;
+        out.decode_steps = g.decode_steps;
+        out.stop_reason = g.stop_reason;
+        out.prefill_seconds = g.prefill_seconds;
+        out.decode_seconds = g.decode_seconds;
+        return out;
+    }
+
+  private:
+    std::unique_ptr<llmc_session, detail::SessionDeleter> ptr_;
+    std::size_t vocab_ = 0;
+};
+
+/// A safetensors file (read-only; shareable between threads).
+class Tensors {
+  public:
+    static Tensors open(const std::string &path) {
+        llmc_tensors *t = nullptr;
+        detail::check(llmc_tensors_open(path.c_str(), &t));
+        return Tensors(t);
+    }
+
+    std::vector<std::string> names() const {
+        std::size_t n = 0;
+        detail::check(llmc_tensors_count(ptr_.get(), &n));
+        std::vector<std::string> out;
+        for (std::size_t i = 0; i < n; i++)
+            out.push_back(detail::read_text([&](char *b, std::size_t c, std::size_t *o) {
+                return llmc_tensors_name(ptr_.get(), i, b, c, o);
+            }));
+        return out;
+    }
+
+    /// A value of the file's `__metadata__` map.
+    std::string metadata(const std::string &key) const {
+        return detail::read_text([&](char *b, std::size_t c, std::size_t *o) {
+            return llmc_tensors_meta_value(ptr_.get(), key.c_str(), b, c, o);
+        });
+    }
+
+    llmc_tensor_info info(const std::string &name) const {
+        llmc_tensor_info i{};
+        i.struct_size = sizeof i;
+        detail::check(llmc_tensors_info(ptr_.get(), name.c_str(), &i));
+        return i;
+    }
+
+    /// The tensor's bytes (little-endian, row-major).
+    std::vector<uint8_t> read(const std::string &name) const {
+        std::vector<uint8_t> out(info(name).n_bytes);
+        detail::check(llmc_tensors_read(ptr_.get(), name.c_str(), out.data(), out.size()));
+        return out;
+    }
+
+  private:
+    explicit Tensors(llmc_tensors *t) : ptr_(t) {}
+    std::unique_ptr<llmc_tensors, detail::TensorsDeleter> ptr_;
+};
+
+} // namespace llmcore
+
+#endif

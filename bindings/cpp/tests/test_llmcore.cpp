@@ -1,0 +1,164 @@
+// Tests of the C++ wrapper on the real SmolLM2 model; run under valgrind by
+// scripts/test-bindings.sh.   usage: test_llmcore MODEL.gguf [SCRATCH_DIR (default /tmp)]
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "llmcore.hpp"
+
+static int passed = 0, failed = 0;
+
+#define CHECK(cond)                                                                            \
+    do {                                                                                       \
+        if (cond) {                                                                            \
+            passed++;                                                                          \
+        } else {                                                                               \
+            failed++;                                                                          \
+            std::fprintf(stderr, "FAIL line %d: %s\n", __LINE__, #cond);                       \
+        }                                                                                      \
+    } while (0)
+
+// `body` must throw llmcore::Error with `status` and a message containing `needle`.
+template <typename F> static void expect_error(F body, llmc_status status, const char *needle,
+                                               int line) {
+    try {
+        body();
+        failed++;
+        std::fprintf(stderr, "FAIL line %d: no exception\n", line);
+    } catch (const llmcore::Error &e) {
+        bool ok = e.status() == status && std::strstr(e.what(), needle) != nullptr;
+        ok ? passed++ : failed++;
+        if (!ok) std::fprintf(stderr, "FAIL line %d: %d %s\n", line, (int)e.status(), e.what());
+    }
+}
+#define EXPECT_ERROR(body, status, needle) expect_error([&] { body; }, status, needle, __LINE__)
+
+int main(int argc, char **argv) {
+    if (argc < 2 || argc > 3) {
+        std::fprintf(stderr, "usage: %s MODEL.gguf [SCRATCH_DIR]\n", argv[0]);
+        return 2;
+    }
+    using namespace llmcore;
+    CHECK(version() == std::to_string(LLMC_VERSION_MAJOR) + "." +
+                           std::to_string(LLMC_VERSION_MINOR) + "." +
+                           std::to_string(LLMC_VERSION_PATCH));
+    EXPECT_ERROR(Model::load("/nonexistent.gguf"), LLMC_ERR_IO, "/nonexistent.gguf");
+
+    Model model = Model::load(argv[1]);
+    ModelInfo info = model.info();
+    CHECK(info.arch == "llama" && info.n_layer == 30 && info.vocab_size == 49152);
+    CHECK(model.metadata("general.architecture") == "llama");
+    CHECK(model.metadata_keys().size() > 10);
+    EXPECT_ERROR(model.metadata("nope"), LLMC_ERR_MISSING_METADATA, "nope");
+
+    const std::string prompt = "The capital of France is";
+    std::vector<Token> toks = model.tokenize(prompt);
+    CHECK(toks.size() >= 4);
+    CHECK(model.detokenize(toks) == prompt);
+    CHECK(model.tokenize("").empty());
+    CHECK(!model.token_piece(toks[0]).empty());
+    CHECK(model.apply_chat_template({{"user", "Hi"}}).find("Hi") != std::string::npos);
+    EXPECT_ERROR(model.detokenize({info.vocab_size}), LLMC_ERR_TOKEN_OUT_OF_RANGE, "49152");
+
+    GenerateParams gp;
+    gp.c.max_tokens = 12;
+    std::string streamed;
+    Generation g1;
+    {
+        // The session outlives the Model object it came from.
+        Model local = Model::load(argv[1]);
+        Session s(local, 64);
+        local = Model::load(argv[1]);
+        g1 = s.generate(toks, gp, [&](std::string_view piece) {
+            streamed += piece;
+            return true;
+        });
+    }
+    CHECK(g1.n_tokens == 12 && g1.prompt_tokens == toks.size() && !g1.text.empty());
+    CHECK(streamed == g1.text && g1.stop_reason == LLMC_STOP_MAX_TOKENS);
+
+    Session s(model, 64);
+    Generation g2 = s.generate(toks, gp);
+    CHECK(g2.text == g1.text);
+
+    // A callback that stops; one that throws (the exception comes back, the session works on).
+    s.clear();
+    int pieces = 0;
+    Generation g3 = s.generate(toks, gp, [&](std::string_view) { return ++pieces < 2; });
+    CHECK(g3.stop_reason == LLMC_STOP_CALLBACK && pieces == 2);
+    s.clear();
+    bool caught = false;
+    try {
+        s.generate(toks, gp, [](std::string_view) -> bool { throw std::runtime_error("stop!"); });
+    } catch (const std::runtime_error &e) {
+        caught = std::string(e.what()) == "stop!";
+    }
+    CHECK(caught);
+
+    // Logits, errors from eval, truncate / compact.
+    s.clear();
+    std::vector<float> logits = s.eval(toks);
+    CHECK(logits.size() == info.vocab_size && s.size() == toks.size());
+    EXPECT_ERROR(s.eval({info.vocab_size + 5}), LLMC_ERR_TOKEN_OUT_OF_RANGE, "49157");
+    Session small(model, 4);
+    EXPECT_ERROR(small.eval(std::vector<Token>(5, toks[0])), LLMC_ERR_CONTEXT_OVERFLOW,
+                 "5 positions needed, 4 available");
+    CHECK(small.size() == 0 && small.capacity() == 4);
+    s.truncate(2);
+    CHECK(s.size() == 2);
+    EXPECT_ERROR(s.truncate(3), LLMC_ERR_INVALID_ARGUMENT, "holds 2");
+    s.eval({toks[2], toks[3]});
+    s.compact(2, {3});
+    CHECK(s.size() == 3);
+
+    // The same logits through eval_batch with every row.
+    s.clear();
+    llmc_batch b = llmc_batch_default_params();
+    b.tokens = toks.data();
+    b.n_tokens = toks.size();
+    b.logits = LLMC_LOGITS_ALL;
+    std::vector<float> all = s.eval_batch(b, toks.size());
+    CHECK(std::memcmp(all.data() + (toks.size() - 1) * info.vocab_size, logits.data(),
+                      logits.size() * sizeof(float)) == 0);
+
+    // Perplexity with progress, cancellation, log-likelihood.
+    PerplexityParams pp;
+    pp.c.ctx = 4;
+    std::size_t calls = 0;
+    llmc_perplexity_result r = model.perplexity(toks, pp, [&](std::size_t, std::size_t) {
+        calls++;
+        return true;
+    });
+    CHECK(r.windows == 1 && calls == 1 && r.ppl > 1.0);
+    EXPECT_ERROR(model.perplexity(toks, pp, [](std::size_t, std::size_t) { return false; }),
+                 LLMC_ERR_CANCELLED, "cancelled");
+    auto ll = model.loglikelihood({toks[0], toks[1]}, {toks[2]});
+    CHECK(ll.first < 0.0);
+
+    // A small safetensors file: one F32 tensor and a metadata entry.
+    const std::string header = "{\"__metadata__\":{\"format\":\"pt\"},"
+                               "\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}";
+    const std::string st_path = std::string(argc > 2 ? argv[2] : "/tmp") + "/cpp-test.safetensors";
+    {
+        const float w[3] = {1.5f, -2.0f, 3.25f};
+        uint64_t len = header.size();
+        std::ofstream f(st_path, std::ios::binary);
+        for (int i = 0; i < 8; i++) f.put(static_cast<char>(len >> (8 * i)));
+        f << header;
+        f.write(reinterpret_cast<const char *>(w), sizeof w);
+    }
+    Tensors t = Tensors::open(st_path);
+    CHECK(t.names() == std::vector<std::string>{"w"} && t.metadata("format") == "pt");
+    llmc_tensor_info ti = t.info("w");
+    CHECK(std::string(ti.dtype) == "F32" && ti.n_dims == 1 && ti.shape[0] == 3);
+    std::vector<uint8_t> bytes = t.read("w");
+    float back[3];
+    std::memcpy(back, bytes.data(), sizeof back);
+    CHECK(bytes.size() == 12 && back[0] == 1.5f && back[1] == -2.0f && back[2] == 3.25f);
+    EXPECT_ERROR(t.info("v"), LLMC_ERR_MISSING_TENSOR, "'v'");
+    std::remove(st_path.c_str());
+
+    std::printf("cpp: %d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,3 @@
+module llmcore
+
+go 1.19

@@ -1,0 +1,336 @@
+// LLMCore: a Swift wrapper over libllmcore's C API (llmcore.h), mirroring the C++ wrapper
+// (bindings/cpp/llmcore.hpp). Handles are classes whose deinit calls the C *_free function;
+// failing calls throw LLMCoreError with the C status and the library's message. A Model may be
+// used from many threads at once; a Session from one thread at a time. A Session keeps its
+// model alive. UNTESTED: written without a Swift toolchain (see README.md).
+import CLLMCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A token id.
+public typealias Token = UInt32
+
+/// The llmc_status codes (append-only; see llmcore.h).
+public enum Status: Int32 {
+    case ok = 0
+    case nullArgument = -1
+    case invalidArgument = -2
+    case io = -3
+    case format = -4
+    case unsupported = -5
+    case missingTensor = -6
+    case missingMetadata = -7
+    case shape = -8
+    case tokenOutOfRange = -9
+    case contextOverflow = -10
+    case bufferTooSmall = -11
+    case cancelled = -12
+    case `internal` = -13
+}
+
+/// A failed call: its raw status (see `Status`) and the library's message.
+public struct LLMCoreError: Error, CustomStringConvertible {
+    public let status: Int32
+    public let message: String
+    public var kind: Status? { Status(rawValue: status) }
+    public var description: String { message }
+}
+
+/// Throws LLMCoreError for anything but LLMC_OK.
+@inline(__always)
+func check(_ status: Int32) throws {
+    if status == Status.ok.rawValue { return }
+    let n = llmc_last_error_message(nil, 0)
+    var buf = [CChar](repeating: 0, count: n + 1)
+    let capacity = buf.count  // not read inside the call: &buf is an exclusive access
+    llmc_last_error_message(&buf, capacity)
+    throw LLMCoreError(status: status, message: String(cString: buf))
+}
+
+/// Calls `fill` for the length, then into a buffer of that length plus the NUL.
+func readText(
+    _ fill: (UnsafeMutablePointer<CChar>?, Int, UnsafeMutablePointer<Int>) -> Int32
+) throws -> String {
+    var n = 0
+    try check(fill(nil, 0, &n))
+    let capacity = n + 1
+    var buf = [CChar](repeating: 0, count: capacity)
+    try check(fill(&buf, capacity, &n))
+    return String(cString: buf)
+}
+
+/// The library's version, "MAJOR.MINOR.PATCH".
+public func version() -> String { String(cString: llmc_version()) }
+
+/// The numeric path of matrix products.
+public enum Numerics: UInt32 {
+    case fast = 0  // LLMC_NUMERICS_FAST
+    case exact = 1  // LLMC_NUMERICS_EXACT
+}
+
+/// A model's hyper-parameters.
+public struct ModelInfo {
+    public let arch: String, name: String
+    public let nLayer: UInt32, dModel: UInt32, dFFN: UInt32, nHead: UInt32, nKVHead: UInt32
+    public let headDim: UInt32, vocabSize: UInt32, contextLength: UInt32
+    public let ropeTheta: Float, rmsEps: Float
+    public let bos: Int64, eos: Int64  // -1 when absent
+}
+
+/// Why generation ended (LLMC_STOP_*).
+public enum StopReason: UInt32 {
+    case eos = 0, stopString = 1, maxTokens = 2, callback = 3, contextFull = 4
+}
+
+/// Generation settings; defaults from llmc_generate_default_params() (greedy).
+public struct GenerateParams {
+    public var c = llmc_generate_default_params()
+    public var stop: [String] = []
+    public init() {}
+}
+
+/// What a generation produced.
+public struct Generation {
+    public var text = ""
+    public var tokens = 0, promptTokens = 0, decodeSteps = 0
+    public var stopReason = StopReason.maxTokens
+    public var prefillSeconds = 0.0, decodeSeconds = 0.0
+    public var decodeTokensPerSecond: Double {
+        decodeSeconds > 0 ? Double(decodeSteps) / decodeSeconds : 0
+    }
+}
+
+/// Perplexity settings; defaults from llmc_perplexity_default_params().
+public struct PerplexityParams {
+    public var c = llmc_perplexity_default_params()
+    public init() {}
+}
+
+/// Boxes a Swift closure for a C callback's user_data, keeping what it throws.
+final class CallbackBox<F> {
+    let fn: F
+    var text = ""
+    var error: Error?
+    init(_ fn: F) { self.fn = fn }
+}
+
+/// A loaded GGUF model.
+public final class Model {
+    let handle: OpaquePointer
+
+    /// Loads a GGUF model; throws LLMCoreError (.io, .format, ...).
+    public init(path: String) throws {
+        var h: OpaquePointer?
+        try check(llmc_model_load(path, &h))
+        handle = h!
+    }
+
+    deinit { llmc_model_free(handle) }
+
+    public func info() throws -> ModelInfo {
+        var c = llmc_model_info()
+        c.struct_size = MemoryLayout<llmc_model_info>.size
+        try check(llmc_model_get_info(handle, &c))
+        return ModelInfo(
+            arch: String(cString: c.arch), name: String(cString: c.name),
+            nLayer: c.n_layer, dModel: c.d_model, dFFN: c.d_ffn, nHead: c.n_head,
+            nKVHead: c.n_kv_head, headDim: c.head_dim, vocabSize: c.vocab_size,
+            contextLength: c.context_length, ropeTheta: c.rope_theta, rmsEps: c.rms_eps,
+            bos: c.bos_token, eos: c.eos_token)
+    }
+
+    /// A metadata value as text (arrays as JSON).
+    public func metadata(_ key: String) throws -> String {
+        try readText { llmc_model_meta_value(handle, key, $0, $1, $2) }
+    }
+
+    public func tokenize(_ text: String, parseSpecial: Bool = true) throws -> [Token] {
+        let bytes = Array(text.utf8)
+        return try bytes.withUnsafeBufferPointer { b -> [Token] in
+            let ptr = UnsafeRawPointer(b.baseAddress)?.assumingMemoryBound(to: CChar.self)
+            var n = 0
+            try check(llmc_tokenize(handle, ptr, b.count, parseSpecial, nil, 0, &n))
+            let capacity = n + 1
+            var out = [Token](repeating: 0, count: capacity)
+            try check(llmc_tokenize(handle, ptr, b.count, parseSpecial, &out, capacity, &n))
+            return Array(out.prefix(n))
+        }
+    }
+
+    public func detokenize(_ tokens: [Token]) throws -> String {
+        try tokens.withUnsafeBufferPointer { t in
+            try readText { llmc_detokenize(handle, t.baseAddress, t.count, $0, $1, $2) }
+        }
+    }
+
+    /// Perplexity; `progress(done, total)` returning false cancels (.cancelled).
+    public func perplexity(
+        _ tokens: [Token], params: PerplexityParams = PerplexityParams(),
+        progress: ((Int, Int) -> Bool)? = nil
+    ) throws -> llmc_perplexity_result {
+        var p = params.c
+        var r = llmc_perplexity_result()
+        r.struct_size = MemoryLayout<llmc_perplexity_result>.size
+        let box = CallbackBox<((Int, Int) -> Bool)?>(progress)
+        let ud = Unmanaged.passUnretained(box).toOpaque()
+        let cb: llmc_progress_callback = { done, total, ud in
+            let box = Unmanaged<CallbackBox<((Int, Int) -> Bool)?>>.fromOpaque(ud!)
+                .takeUnretainedValue()
+            return box.fn?(done, total) ?? true
+        }
+        let status = tokens.withUnsafeBufferPointer { t in
+            llmc_perplexity(handle, t.baseAddress, t.count, &p, cb, ud, &r)
+        }
+        withExtendedLifetime(box) {}
+        try check(status)
+        return r
+    }
+
+    /// log p(continuation | context) in nats, and whether it is the greedy continuation.
+    public func loglikelihood(
+        context: [Token], continuation: [Token], numerics: Numerics = .fast
+    ) throws -> (logprob: Double, isGreedy: Bool) {
+        var lp = 0.0
+        var greedy = false
+        let status = context.withUnsafeBufferPointer { c in
+            continuation.withUnsafeBufferPointer { k in
+                llmc_loglikelihood(
+                    handle, c.baseAddress, c.count, k.baseAddress, k.count, numerics.rawValue,
+                    &lp, &greedy)
+            }
+        }
+        try check(status)
+        return (lp, greedy)
+    }
+}
+
+/// A KV cache over a model; use from one thread at a time.
+public final class Session {
+    let handle: OpaquePointer
+    let vocab: Int
+
+    /// `nCtx` 0 = the model's training context.
+    public init(model: Model, nCtx: Int = 0, numerics: Numerics = .fast) throws {
+        vocab = Int(try model.info().vocabSize)  // before the handle exists: nothing to leak
+        var p = llmc_session_default_params()
+        p.n_ctx = nCtx
+        p.numerics = numerics.rawValue
+        var h: OpaquePointer?
+        try check(llmc_session_new(model.handle, &p, &h))
+        handle = h!
+    }
+
+    deinit { llmc_session_free(handle) }
+
+    public func count() throws -> Int {
+        var n = 0
+        try check(llmc_session_len(handle, &n))
+        return n
+    }
+
+    /// Appends `tokens` causally; returns the last token's logits.
+    public func eval(_ tokens: [Token]) throws -> [Float] {
+        let capacity = vocab
+        var logits = [Float](repeating: 0, count: capacity)
+        let status = tokens.withUnsafeBufferPointer { t in
+            llmc_session_eval(handle, t.baseAddress, t.count, &logits, capacity)
+        }
+        try check(status)
+        return logits
+    }
+
+    public func truncate(_ len: Int) throws { try check(llmc_session_truncate(handle, len)) }
+
+    public func clear() throws { try check(llmc_session_clear(handle)) }
+
+    /// Generates after `prompt`, passing each text piece to `onText` (return false to stop;
+    /// a thrown error stops generation and is rethrown).
+    public func generate(
+        _ prompt: [Token], params: GenerateParams = GenerateParams(),
+        onText: ((String) throws -> Bool)? = nil
+    ) throws -> Generation {
+        let box = CallbackBox<((String) throws -> Bool)?>(onText)
+        let ud = Unmanaged.passUnretained(box).toOpaque()
+        let cb: llmc_text_callback = { text, len, ud in
+            let box = Unmanaged<CallbackBox<((String) throws -> Bool)?>>.fromOpaque(ud!)
+                .takeUnretainedValue()
+            let bytes = UnsafeRawBufferPointer(start: text, count: len)
+            let piece = String(decoding: bytes, as: UTF8.self)
+            box.text += piece
+            do {
+                return try box.fn?(piece) ?? true
+            } catch {
+                box.error = error
+                return false
+            }
+        }
+        var p = params.c
+        var g = llmc_generation()
+        g.struct_size = MemoryLayout<llmc_generation>.size
+        let stops = params.stop.map { strdup($0) }
+        defer { stops.forEach { free($0) } }
+        var stopPtrs: [UnsafePointer<CChar>?] = stops.map { UnsafePointer($0) }
+        let status = stopPtrs.withUnsafeMutableBufferPointer { s -> Int32 in
+            p.stop = UnsafePointer(s.baseAddress)
+            p.n_stop = s.count
+            return prompt.withUnsafeBufferPointer { t in
+                llmc_generate(handle, t.baseAddress, t.count, &p, cb, ud, &g)
+            }
+        }
+        withExtendedLifetime(box) {}
+        if let error = box.error { throw error }
+        try check(status)
+        var out = Generation()
+        out.text = box.text
+        out.tokens = g.n_tokens
+        out.promptTokens = g.prompt_tokens
+        out.decodeSteps = g.decode_steps
+        out.stopReason = StopReason(rawValue: g.stop_reason) ?? .maxTokens
+        out.prefillSeconds = g.prefill_seconds
+        out.decodeSeconds = g.decode_seconds
+        return out
+    }
+}
+
+/// A safetensors file (read-only; shareable between threads). The runtime loads GGUF only.
+public final class Tensors {
+    let handle: OpaquePointer
+
+    public init(path: String) throws {
+        var h: OpaquePointer?
+        try check(llmc_tensors_open(path, &h))
+        handle = h!
+    }
+
+    deinit { llmc_tensors_free(handle) }
+
+    public func names() throws -> [String] {
+        var n = 0
+        try check(llmc_tensors_count(handle, &n))
+        return try (0..<n).map { i in try readText { llmc_tensors_name(handle, i, $0, $1, $2) } }
+    }
+
+    /// A value of the file's `__metadata__` map.
+    public func metadata(_ key: String) throws -> String {
+        try readText { llmc_tensors_meta_value(handle, key, $0, $1, $2) }
+    }
+
+    public func info(_ name: String) throws -> llmc_tensor_info {
+        var i = llmc_tensor_info()
+        i.struct_size = MemoryLayout<llmc_tensor_info>.size
+        try check(llmc_tensors_info(handle, name, &i))
+        return i
+    }
+
+    /// The tensor's bytes (little-endian, row-major).
+    public func read(_ name: String) throws -> [UInt8] {
+        let size = try info(name).n_bytes
+        var out = [UInt8](repeating: 0, count: size)
+        try check(llmc_tensors_read(handle, name, &out, size))
+        return out
+    }
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The C ABI and its bindings, as CI runs them (called from scripts/test.sh):
+#  1. build libllmcore and the CLI in release and install the library into a scratch PREFIX
+#     (scripts/install.sh), so everything below links the way a user's program does:
+#     C through pkg-config, C++ through find_package(llmcore), Go through cgo + pkg-config;
+#  2. the C bad-input test under valgrind memcheck (no errors, 0 bytes definitely lost);
+#  3. the C two-threads test (two sessions over one model == one thread);
+#  4. the C++ wrapper's tests under valgrind memcheck;
+#  5. the Go binding's tests with -race;
+#  6. the C, C++ and Go quickstarts must print exactly the greedy text of
+#     `llmcore generate --json` for the same prompts.
+# Needs gcc/g++, valgrind, cmake, pkg-config, Go (Debian's golang-go) and python3; missing
+# ones are installed with apt-get when running as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+
+step() { printf '\n== %s\n' "$*"; }
+
+ensure_tools() {
+  local missing=()
+  command -v gcc >/dev/null || missing+=(gcc)
+  command -v g++ >/dev/null || missing+=(g++)
+  command -v valgrind >/dev/null || missing+=(valgrind)
+  command -v cmake >/dev/null || missing+=(cmake)
+  command -v pkg-config >/dev/null || missing+=(pkg-config)
+  command -v go >/dev/null || missing+=(golang-go)
+  command -v python3 >/dev/null || missing+=(python3)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    else
+      echo "missing tools: ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+}
+
+ASSETS="${LLMCORE_ASSETS:-$ROOT/assets}"
+MODEL="$ASSETS/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+[ -f "$MODEL" ] || { echo "$MODEL is missing: run scripts/fetch-assets.sh" >&2; exit 1; }
+export LLMCORE_ASSETS="$ASSETS"
+
+step "tools"
+ensure_tools
+
+step "build (release) and install into a scratch prefix"
+cargo build --release -p llmcore-ffi -p llmcore-cli
+WORK="$ROOT/build/test-bindings"
+rm -rf "$WORK"
+mkdir -p "$WORK/bin" "$WORK/scratch"
+PREFIX="$WORK/prefix"
+scripts/install.sh --prefix "$PREFIX" --no-build
+export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
+export LD_LIBRARY_PATH="$PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+CLI="${CARGO_TARGET_DIR:-$ROOT/target}/release/llmcore"
+CFLAGS=(-std=c99 -Wall -Wextra -Werror -g)
+
+# Valgrind memcheck: any error, or any definitely lost block, fails the run.
+memcheck() {
+  local log="$WORK/$(basename "$1").valgrind.log"
+  if ! valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+      --log-file="$log" "$@"; then
+    cat "$log" >&2
+    echo "valgrind: $1 failed (see above)" >&2
+    exit 1
+  fi
+  grep -E "ERROR SUMMARY|definitely lost" "$log"
+  grep -q "ERROR SUMMARY: 0 errors" "$log"
+  if grep -q "definitely lost:" "$log"; then grep -q "definitely lost: 0 bytes" "$log"; fi
+}
+
+step "C bad-input test under valgrind"
+# shellcheck disable=SC2046
+gcc "${CFLAGS[@]}" tests/c/bad_input.c $(pkg-config --cflags --libs llmcore) -o "$WORK/bin/bad_input"
+memcheck "$WORK/bin/bad_input" "$MODEL" "$WORK/scratch"
+
+step "C two-threads test"
+# shellcheck disable=SC2046
+gcc "${CFLAGS[@]}" -pthread tests/c/threads.c $(pkg-config --cflags --libs llmcore) \
+  -o "$WORK/bin/threads"
+"$WORK/bin/threads" "$MODEL"
+
+step "C++ tests (find_package) under valgrind"
+cmake -S bindings/cpp -B "$WORK/cpp" -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build "$WORK/cpp" -j 2
+memcheck "$WORK/cpp/test_llmcore" "$MODEL" "$WORK/scratch"
+
+step "Go tests (-race)"
+# The Go code needs nothing from the network; go needs a cache directory.
+export GOPROXY=off
+[ -n "${HOME:-}" ] || export HOME="$WORK"
+(cd bindings/go && go vet ./... && go test -race -count=1 -v ./...)
+
+step "examples: C, C++, Go against the CLI"
+# shellcheck disable=SC2046
+gcc "${CFLAGS[@]}" examples/c/quickstart.c $(pkg-config --cflags --libs llmcore) \
+  -o "$WORK/bin/quickstart_c"
+(cd examples/go && go build -o "$WORK/bin/quickstart_go" ./quickstart)
+for prompt in "The capital of France is" "def fibonacci(n):"; do
+  "$CLI" generate --model "$MODEL" --prompt "$prompt" --max-tokens 32 --json > "$WORK/cli.json"
+  python3 -c 'import json,sys; sys.stdout.write(json.load(open(sys.argv[1]))["text"])' \
+    "$WORK/cli.json" > "$WORK/cli.txt"
+  for ex in "$WORK/bin/quickstart_c" "$WORK/cpp/quickstart_cpp" "$WORK/bin/quickstart_go"; do
+    "$ex" "$MODEL" "$prompt" 32 > "$WORK/example.txt" 2> "$WORK/example.err"
+    if ! cmp -s "$WORK/cli.txt" "$WORK/example.txt"; then
+      echo "$(basename "$ex") differs from the CLI for prompt '$prompt':" >&2
+      diff <(cat "$WORK/cli.txt"; echo) <(cat "$WORK/example.txt"; echo) >&2 || true
+      exit 1
+    fi
+    echo "$(basename "$ex"): same text as the CLI for '$prompt' $(tail -1 "$WORK/example.err")"
+  done
+done
+echo
+echo "bindings: all checks passed"
