@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: fetch the real assets, check the no_std build, run every
 # Rust test (unit, property, integration on SmolLM2-135M and Qwen2.5-Coder-0.5B) in release mode,
-# then the bounded fuzz runs.
+# then the C ABI and bindings tests and the bounded fuzz runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +19,8 @@ cargo fmt --all -- --check
 step "tests (release)"
 cargo test --workspace --release
 
-if [ -x scripts/fuzz.sh ]; then
-  step "fuzz (bounded)"
-  scripts/fuzz.sh "${LLMCORE_FUZZ_SECONDS:-30}"
-fi
+step "C ABI and bindings (C, C++ under valgrind; Go with -race; examples agree with the CLI)"
+scripts/test-bindings.sh
+
+step "fuzz (bounded)"
+scripts/fuzz.sh "${LLMCORE_FUZZ_SECONDS:-30}"
