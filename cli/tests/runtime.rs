@@ -179,7 +179,15 @@ fn runtime_errors_exit_1_with_the_reason() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/model.gguf"));
     let m = model();
-    let o = llmcore(&["generate", "--model", &m, "--prompt", "Hello there, my friend", "--ctx", "2"]);
+    let o = llmcore(&[
+        "generate",
+        "--model",
+        &m,
+        "--prompt",
+        "Hello there, my friend",
+        "--ctx",
+        "2",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("context overflow"));
 }
