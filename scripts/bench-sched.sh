@@ -3,7 +3,7 @@
 # memory per stage of every policy, and the search time of Lynx-OPT and Lynx-HEU, for GPT 1.3B
 # to 20B on the A100-80GB preset, sequence 2048, 32 micro-batches per step.
 # Usage: scripts/bench-sched.sh [MEMORY_GB]   (default 80)
-# Prints Markdown tables (the BENCHMARKS.md section is docs/benchmarks-lynx.md).
+# Prints Markdown tables (for the Lynx section of BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MEM="${1:-80}"

@@ -5,7 +5,7 @@
 //! `--hardware` take a preset name or a JSON file (`{"name"?, "layers", "hidden", "heads",
 //! "vocab"?}`; `{"base"?, "name"?, <Hardware field>: number, ..}`). With `--policy all` it
 //! prints every policy's simulated step time, peak memory per stage and search time (the
-//! benchmark table of docs/benchmarks-lynx.md).
+//! Lynx tables of BENCHMARKS.md).
 
 use crate::args::{opt, switch, Flag, Parsed};
 use crate::output::{emit, parse, usage_err};
