@@ -700,6 +700,26 @@ llmc_status llmc_token_to_piece(const struct llmc_model *model, llmc_token token
 llmc_status llmc_apply_chat_template(const struct llmc_model *model, const struct llmc_chat_message *messages, size_t n, bool add_generation_prompt, char *buf, size_t capacity, size_t *n_out);
 
 /**
+ * Plans activation recomputation for one training layout with Lynx (see `docs/lynx.md`).
+ * `request_json` is a NUL-terminated UTF-8 JSON object:
+ * `{"model": "gpt-1.3b" | {"name", "layers", "hidden", "heads", "vocab"?},
+ * "hardware": "a100" | "h100" | {"base"?, "name"?, <profile field>: number, ...},
+ * "tp", "pp", "dp", "micro_batch", "global_batch", "seq", "sequence_parallel", "memory_gb",
+ * "policy": "none" | "full" | "selective" | "checkmate" | "opt" | "heu" (default) | "all"}`
+ * (`model`, `micro_batch` and `global_batch` are required). The plan goes as JSON text,
+ * NUL-terminated, into `buf` (`capacity` bytes) and its length into `*n_out`; a NULL `buf`
+ * with capacity 0 asks only for the length. Each call plans afresh (a size query costs as
+ * much as the plan itself), so a caller may pass a generous buffer first.
+ *
+ * Errors: `LLMC_ERR_FORMAT` for text that is not JSON (the message gives the byte offset);
+ * `LLMC_ERR_INVALID_ARGUMENT` for a request whose message names the field at fault (unknown or
+ * mistyped fields, unknown presets or policies, tensor parallelism that does not divide the
+ * heads, pipeline stages that do not divide the layers) and for a budget the policy cannot
+ * meet (the message gives the least memory any schedule needs, in GB).
+ */
+llmc_status llmc_schedule(const char *request_json, char *buf, size_t capacity, size_t *n_out);
+
+/**
  * Defaults: the model's training context, the fast numeric path.
  */
 struct llmc_session_params llmc_session_default_params(void);

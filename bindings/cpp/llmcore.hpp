@@ -83,6 +83,15 @@ template <typename Fn> struct Trampoline {
 /// The library version ("MAJOR.MINOR.PATCH").
 inline std::string version() { return llmc_version(); }
 
+/// Plans activation recomputation (Lynx) for the JSON request described at llmc_schedule;
+/// returns the plan as JSON text. Throws Error (LLMC_ERR_FORMAT for text that is not JSON,
+/// LLMC_ERR_INVALID_ARGUMENT for a bad request or a budget no schedule meets).
+inline std::string schedule(const std::string &request_json) {
+    return detail::read_text([&](char *b, std::size_t c, std::size_t *o) {
+        return llmc_schedule(request_json.c_str(), b, c, o);
+    });
+}
+
 enum class Numerics : llmc_numerics { Fast = LLMC_NUMERICS_FAST, Exact = LLMC_NUMERICS_EXACT };
 
 /// Hyper-parameters of a model (llmc_model_info).

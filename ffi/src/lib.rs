@@ -13,6 +13,7 @@
 pub mod boundary;
 pub mod generate;
 pub mod model;
+pub mod schedule;
 pub mod session;
 pub mod status;
 pub mod tensors;

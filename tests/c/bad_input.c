@@ -1,8 +1,9 @@
 /* Bad input through the llmcore C ABI: NULL for every pointer argument, a missing file, a
  * truncated and a corrupted GGUF, out-of-range token ids, too-small output buffers, context
- * overflow, invalid parameters and use after a failed load. Every call must return the right
- * status and leave a message naming the function and the problem; outputs stay untouched on
- * failure; nothing crashes. Run under valgrind memcheck by scripts/test-bindings.sh.
+ * overflow, invalid parameters, use after a failed load, bad schedule requests. Every call
+ * must return the right status and leave a message naming the function and the problem;
+ * outputs stay untouched on failure; nothing crashes. Run under valgrind memcheck by
+ * scripts/test-bindings.sh.
  *
  * usage: bad_input MODEL.gguf SCRATCH_DIR */
 #include <stdint.h>
@@ -513,12 +514,58 @@ static void test_model_calls(const char *model_path) {
     llmc_model_free(m);
 }
 
+/* The Lynx planner: NULL arguments, text that is not JSON, a bad layout, a budget no schedule
+ * meets, a too-small buffer (left untouched), then a plan through a size query. */
+static void test_schedule(void) {
+#define REQ(extra)                                                                            \
+    "{\"model\": \"gpt-1.3b\", \"micro_batch\": 1, \"global_batch\": 8" extra "}"
+    const char *ok = REQ(", \"tp\": 2, \"pp\": 2, \"policy\": \"selective\"");
+    char small[32] = "untouched";
+    size_t n = 12345;
+    EXPECT(llmc_schedule(NULL, small, sizeof small, &n), LLMC_ERR_NULL_ARGUMENT,
+           "'request_json' is NULL");
+    EXPECT(llmc_schedule(ok, NULL, 16, &n), LLMC_ERR_NULL_ARGUMENT, "'buf' is NULL");
+    EXPECT(llmc_schedule(ok, small, sizeof small, NULL), LLMC_ERR_NULL_ARGUMENT,
+           "'n_out' is NULL");
+    EXPECT(llmc_schedule("{\"model\": \"gpt-1.3b\",}", small, sizeof small, &n), LLMC_ERR_FORMAT,
+           "malformed JSON at byte offset 21");
+    EXPECT(llmc_schedule("\xc3\x28", small, sizeof small, &n), LLMC_ERR_INVALID_ARGUMENT,
+           "'request_json' is not UTF-8");
+    EXPECT(llmc_schedule(REQ(", \"tp\": 3"), small, sizeof small, &n), LLMC_ERR_INVALID_ARGUMENT,
+           "does not divide the 16 attention heads");
+    EXPECT(llmc_schedule(REQ(", \"tp\": 0"), small, sizeof small, &n), LLMC_ERR_INVALID_ARGUMENT,
+           "field 'tp' must be a whole number");
+    EXPECT(llmc_schedule(REQ(", \"pp\": 5"), small, sizeof small, &n), LLMC_ERR_INVALID_ARGUMENT,
+           "pp=5 does not divide the 24 layers");
+    EXPECT(llmc_schedule(REQ(", \"policy\": \"fastest\""), small, sizeof small, &n),
+           LLMC_ERR_INVALID_ARGUMENT, "unknown policy 'fastest'");
+    EXPECT(llmc_schedule(REQ(", \"memory_gb\": 1, \"policy\": \"opt\""), small, sizeof small, &n),
+           LLMC_ERR_INVALID_ARGUMENT, "the leanest schedule needs");
+    EXPECT(llmc_schedule(ok, small, sizeof small, &n), LLMC_ERR_BUFFER_TOO_SMALL, "'buf' holds 32");
+    CHECK(strcmp(small, "untouched") == 0 && n == 12345);
+
+    EXPECT_OK(llmc_schedule(ok, NULL, 0, &n));
+    size_t needed = n;
+    CHECK(needed > 100);
+    char *plan = malloc(needed + 1);
+    CHECK(plan != NULL);
+    if (!plan) return;
+    EXPECT(llmc_schedule(ok, plan, needed, &n), LLMC_ERR_BUFFER_TOO_SMALL, "needed");
+    EXPECT_OK(llmc_schedule(ok, plan, needed + 1, &n));
+    CHECK(n == needed && strlen(plan) == needed);
+    CHECK(plan[0] == '{' && strstr(plan, "\"policy\":\"selective\"") &&
+          strstr(plan, "\"stages\":[") && strstr(plan, "\"iteration_s\":"));
+    free(plan);
+#undef REQ
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s MODEL.gguf SCRATCH_DIR\n", argv[0]);
         return 2;
     }
     test_version_and_status();
+    test_schedule();
     test_bad_files(argv[1], argv[2]);
     test_model_calls(argv[1]);
     return check_summary("bad_input");

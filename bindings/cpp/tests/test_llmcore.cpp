@@ -45,6 +45,18 @@ int main(int argc, char **argv) {
                            std::to_string(LLMC_VERSION_PATCH));
     EXPECT_ERROR(Model::load("/nonexistent.gguf"), LLMC_ERR_IO, "/nonexistent.gguf");
 
+    // The Lynx planner: a plan as JSON text, and errors naming the field or the minimum memory.
+    const std::string req = R"({"model": "gpt-1.3b", "micro_batch": 1, "global_batch": 8)";
+    std::string plan = schedule(req + R"(, "tp": 2, "pp": 2, "policy": "heu"})");
+    CHECK(plan.front() == '{' && plan.back() == '}' && plan.find('\0') == std::string::npos);
+    CHECK(plan.find(R"("policy":"heu")") != std::string::npos &&
+          plan.find(R"("tp":2,"pp":2)") != std::string::npos);
+    EXPECT_ERROR(schedule(req), LLMC_ERR_FORMAT, "malformed JSON");
+    EXPECT_ERROR(schedule(req + R"(, "tp": 3})"), LLMC_ERR_INVALID_ARGUMENT,
+                 "does not divide the 16 attention heads");
+    EXPECT_ERROR(schedule(req + R"(, "memory_gb": 1, "policy": "opt"})"),
+                 LLMC_ERR_INVALID_ARGUMENT, "the leanest schedule needs");
+
     Model model = Model::load(argv[1]);
     ModelInfo info = model.info();
     CHECK(info.arch == "llama" && info.n_layer == 30 && info.vocab_size == 49152);

@@ -66,6 +66,13 @@ func readText(
 /// The library's version, "MAJOR.MINOR.PATCH".
 public func version() -> String { String(cString: llmc_version()) }
 
+/// Plans activation recomputation (Lynx) for a JSON request (fields at llmc_schedule in
+/// llmcore.h) and returns the plan as JSON text; throws LLMCoreError (.format for text that is
+/// not JSON, .invalidArgument for a bad request or a budget no schedule meets).
+public func schedule(_ requestJSON: String) throws -> String {
+    try readText { llmc_schedule(requestJSON, $0, $1, $2) }
+}
+
 /// The numeric path of matrix products.
 public enum Numerics: UInt32 {
     case fast = 0  // LLMC_NUMERICS_FAST

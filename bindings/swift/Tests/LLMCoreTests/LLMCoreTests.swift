@@ -30,6 +30,20 @@ final class LLMCoreTests: XCTestCase {
         }
     }
 
+    func testSchedule() throws {
+        let base = #"{"model": "gpt-1.3b", "micro_batch": 1, "global_batch": 8"#
+        let plan = try schedule(base + #", "tp": 2, "pp": 2, "policy": "heu"}"#)
+        XCTAssertTrue(plan.contains(#""policy":"heu""#))
+        XCTAssertTrue(plan.contains(#""tp":2,"pp":2"#))
+        XCTAssertThrowsError(try schedule(base)) { error in
+            XCTAssertEqual((error as? LLMCoreError)?.kind, .format)
+        }
+        XCTAssertThrowsError(try schedule(base + #", "tp": 3}"#)) { error in
+            XCTAssertEqual((error as? LLMCoreError)?.kind, .invalidArgument)
+            XCTAssertTrue((error as? LLMCoreError)?.message.contains("attention heads") ?? false)
+        }
+    }
+
     func testTokenizeAndGenerate() throws {
         let model = try Model(path: modelPath)
         let text = "The capital of France is"
