@@ -415,7 +415,8 @@ fn errors_are_clear() {
     setup.budget_bytes = 8_000_000_000;
     let e = plan(&setup, Policy::LynxOpt).unwrap_err().to_string();
     assert!(
-        e.contains("no schedule fits") && e.contains("raise --memory-gb to at least"),
+        e.contains("no schedule fits")
+            && e.contains("raise the memory budget (--memory-gb, memory_gb) to at least"),
         "{e}"
     );
     setup.budget_bytes = 60_000_000_000;

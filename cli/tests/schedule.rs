@@ -78,12 +78,15 @@ fn infeasible_budget_exits_1_with_the_minimum() {
     let o = schedule(&format!("{LAYOUT} --memory-gb 3 --policy opt"));
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert!(e.contains("raise --memory-gb to at least"), "{e}");
+    assert!(
+        e.contains("raise the memory budget (--memory-gb, memory_gb) to at least"),
+        "{e}"
+    );
     assert!(e.contains("the leanest schedule needs"), "{e}");
     // The side-by-side table still prints, then the run fails the same way.
     let o = schedule(&format!("{LAYOUT} --memory-gb 3 --policy all --json"));
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("raise --memory-gb to at least"));
+    assert!(stderr(&o).contains("raise the memory budget (--memory-gb, memory_gb) to at least"));
     let j = parse(std::str::from_utf8(&o.stdout).unwrap().trim()).unwrap();
     let rows = j.get("policies").and_then(Json::as_array).unwrap();
     assert!(rows.iter().all(|r| r.get("error").is_some()));

@@ -317,7 +317,7 @@ fn least_message(setup: &Setup, prep: &Prepared) -> String {
     );
     if least > setup.budget_bytes {
         format!(
-            "{lead}, so no schedule fits: raise --memory-gb to at least {:.2} or add tensor/pipeline parallelism",
+            "{lead}, so no schedule fits: raise the memory budget (--memory-gb, memory_gb) to at least {:.2} or add tensor/pipeline parallelism",
             gb(least)
         )
     } else {

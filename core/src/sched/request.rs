@@ -39,6 +39,12 @@ fn members<'a>(
             known.join(", ")
         )));
     }
+    if let Some(i) = (1..m.len()).find(|&i| m[..i].iter().any(|(k, _)| *k == m[i].0)) {
+        return Err(Error::invalid(format!(
+            "{what}: field '{}' given twice",
+            m[i].0
+        )));
+    }
     Ok(m)
 }
 
@@ -313,6 +319,7 @@ mod tests {
                 "'sequence_parallel' must be true or false",
             ),
             (r#""colour": "red""#, "unknown field 'colour'"),
+            (r#""tp": 2, "tp": 4"#, "field 'tp' given twice"),
             (r#""hardware": "tpu""#, "unknown hardware preset"),
         ] {
             let e = err(&format!("{{{base}, {extra}}}"));
@@ -322,7 +329,10 @@ mod tests {
         assert!(err(r#"{"model": "gpt-1.3b", "micro_batch": 1}"#)
             .contains("missing field 'global_batch'"));
         let e = err(&format!(r#"{{{base}, "memory_gb": 1, "policy": "opt"}}"#));
-        assert!(e.contains("raise --memory-gb to at least"), "{e}");
+        assert!(
+            e.contains("raise the memory budget (--memory-gb, memory_gb) to at least"),
+            "{e}"
+        );
     }
 
     #[test]
