@@ -196,9 +196,7 @@ impl Model {
 
         for (l, lw) in w.layers.iter().enumerate() {
             // Attention block: h = RMSNorm(x) * g; q, k, v = h W^T (+ b); RoPE on q and k.
-            for (xr, hr) in x.chunks(d).zip(h.chunks_mut(d)) {
-                rms_norm(xr, &lw.attn_norm, cfg.rms_eps, hr);
-            }
+            rms_norm_rows(&x, &lw.attn_norm, cfg.rms_eps, &mut h);
             project(
                 numerics,
                 &h,
@@ -245,9 +243,7 @@ impl Model {
             add_in_place(&mut x, &delta);
 
             // MLP block: x += (silu(h Wg^T) * (h Wu^T)) Wd^T with h = RMSNorm(x) * g.
-            for (xr, hr) in x.chunks(d).zip(h.chunks_mut(d)) {
-                rms_norm(xr, &lw.ffn_norm, cfg.rms_eps, hr);
-            }
+            rms_norm_rows(&x, &lw.ffn_norm, cfg.rms_eps, &mut h);
             project(
                 numerics,
                 &h,
@@ -336,6 +332,13 @@ impl Model {
             }
         }
         Ok(())
+    }
+}
+
+/// RMSNorm of every row of `x` (rows as wide as `gain`) into `out`.
+fn rms_norm_rows(x: &[f32], gain: &[f32], eps: f32, out: &mut [f32]) {
+    for (xr, hr) in x.chunks(gain.len()).zip(out.chunks_mut(gain.len())) {
+        rms_norm(xr, gain, eps, hr);
     }
 }
 
