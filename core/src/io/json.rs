@@ -457,43 +457,18 @@ impl From<bool> for Json {
         Json::Bool(b)
     }
 }
-impl From<f64> for Json {
-    fn from(n: f64) -> Self {
-        Json::Number(n)
-    }
+/// Numbers become [`Json::Number`]; integers beyond ±2^53 are rounded to the nearest `f64`, as
+/// in every JSON number.
+macro_rules! number_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Json {
+            fn from(n: $t) -> Self {
+                Json::Number(n as f64)
+            }
+        }
+    )*};
 }
-impl From<f32> for Json {
-    fn from(n: f32) -> Self {
-        Json::Number(n as f64)
-    }
-}
-/// Integers above 2^53 are rounded to the nearest `f64`, as in every JSON number.
-impl From<u64> for Json {
-    fn from(n: u64) -> Self {
-        Json::Number(n as f64)
-    }
-}
-/// Integers beyond ±2^53 are rounded to the nearest `f64`.
-impl From<i64> for Json {
-    fn from(n: i64) -> Self {
-        Json::Number(n as f64)
-    }
-}
-impl From<u32> for Json {
-    fn from(n: u32) -> Self {
-        Json::Number(n as f64)
-    }
-}
-impl From<i32> for Json {
-    fn from(n: i32) -> Self {
-        Json::Number(n as f64)
-    }
-}
-impl From<usize> for Json {
-    fn from(n: usize) -> Self {
-        Json::Number(n as f64)
-    }
-}
+number_from!(f64, f32, u64, i64, u32, i32, usize);
 impl<T: Into<Json>> From<Vec<T>> for Json {
     fn from(v: Vec<T>) -> Self {
         Json::Array(v.into_iter().map(Into::into).collect())
