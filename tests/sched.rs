@@ -37,7 +37,7 @@ fn exhaustive(graph: &LayerGraph, problem: &StageProblem, windows: bool) -> Opti
             continue;
         }
         if let Ok(check) = checker::check_stage(graph, problem, &plans) {
-            if best.map_or(true, |b| check.exposed_s < b) {
+            if best.is_none_or(|b| check.exposed_s < b) {
                 best = Some(check.exposed_s);
             }
         }

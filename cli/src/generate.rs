@@ -65,7 +65,10 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             sampler.top_p
         )));
     }
-    if !(sampler.repeat_penalty > 0.0) || !sampler.temperature.is_finite() {
+    if sampler.repeat_penalty.is_nan()
+        || sampler.repeat_penalty <= 0.0
+        || !sampler.temperature.is_finite()
+    {
         return Err(usage_err(
             "--repeat-penalty must be > 0 and --temperature finite".into(),
         ));

@@ -31,11 +31,7 @@ impl Progress {
         }
         self.last = Some(now);
         let width = 30;
-        let filled = if total == 0 {
-            width
-        } else {
-            done * width / total
-        };
+        let filled = (done * width).checked_div(total).unwrap_or(width);
         let secs = now.duration_since(self.start).as_secs_f64();
         let eta = if done > 0 {
             secs * (total - done) as f64 / done as f64

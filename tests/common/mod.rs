@@ -35,9 +35,12 @@ pub fn fixture(rel: &str) -> PathBuf {
 pub const SMOLLM2: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
 pub const QWEN_05B: &str = "models/Qwen2.5-Coder-0.5B-Instruct.gguf";
 
+/// Models loaded so far, by asset path.
+type Loaded = std::sync::Mutex<Vec<(&'static str, Arc<Model>)>>;
+
 /// The model at `rel`, loaded once per test binary.
 pub fn model(rel: &'static str) -> Arc<Model> {
-    static CACHE: OnceLock<std::sync::Mutex<Vec<(&'static str, Arc<Model>)>>> = OnceLock::new();
+    static CACHE: OnceLock<Loaded> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut c = cache.lock().unwrap();
     if let Some((_, m)) = c.iter().find(|(r, _)| *r == rel) {

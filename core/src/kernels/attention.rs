@@ -31,9 +31,9 @@ pub fn attention_row(
     out: &mut [f32],
 ) {
     let kv_dim = n_kv_head * hd;
-    debug_assert!(n_kv_head > 0 && n_head % n_kv_head == 0);
+    debug_assert!(n_kv_head > 0 && n_head.is_multiple_of(n_kv_head));
     debug_assert!(q.len() == n_head * hd && out.len() == n_head * hd);
-    debug_assert!(keys.len() == values.len() && kv_dim > 0 && keys.len() % kv_dim == 0);
+    debug_assert!(keys.len() == values.len() && kv_dim > 0 && keys.len().is_multiple_of(kv_dim));
     debug_assert!(visible.windows(2).all(|w| w[0] < w[1]));
     debug_assert!(visible
         .iter()
@@ -110,7 +110,7 @@ mod tests {
             let k = rng.vec(slots * nkv * hd);
             let v = rng.vec(slots * nkv * hd);
             let visible: Vec<u32> = (0..slots as u32)
-                .filter(|_| rng.next_u64() % 3 != 0)
+                .filter(|_| !rng.next_u64().is_multiple_of(3))
                 .collect();
             let mut out = vec![0f32; nh * hd];
             attention_row(&q, &k, &v, &visible, nh, nkv, hd, &mut out);

@@ -539,7 +539,7 @@ mod tests {
         let mut rng = TestRng::new(35);
         let data = random_weight(GgmlType::F32, ROWS, COLS, &mut rng);
         let mut shifted = vec![0u8; data.len() + 1];
-        let start = if (shifted.as_ptr() as usize) % 4 == 0 {
+        let start = if (shifted.as_ptr() as usize).is_multiple_of(4) {
             1
         } else {
             0

@@ -48,7 +48,7 @@ impl Rope {
     /// `(a, b) -> (a cos θ_i - b sin θ_i, a sin θ_i + b cos θ_i)` for each pair `i`.
     pub fn apply(&self, x: &mut [f32], pos: usize) {
         let d = self.head_dim;
-        debug_assert!(d > 0 && x.len() % d == 0);
+        debug_assert!(d > 0 && x.len().is_multiple_of(d));
         if d == 0 {
             return;
         }

@@ -78,13 +78,17 @@ impl ModelConfig {
             Some(_) => file.get_u32(&key("attention.head_count_kv"))? as usize,
             None => n_head,
         };
-        if n_head == 0 || n_kv_head == 0 || d_model % n_head != 0 || n_head % n_kv_head != 0 {
+        if n_head == 0
+            || n_kv_head == 0
+            || !d_model.is_multiple_of(n_head)
+            || !n_head.is_multiple_of(n_kv_head)
+        {
             return Err(Error::Unsupported(format!(
                 "attention shape: d_model {d_model}, {n_head} heads, {n_kv_head} KV heads"
             )));
         }
         let head_dim = d_model / n_head;
-        if head_dim % 2 != 0 {
+        if !head_dim.is_multiple_of(2) {
             return Err(Error::Unsupported(format!("odd head dimension {head_dim}")));
         }
         let vocab_size = match file.get(&key("vocab_size")) {

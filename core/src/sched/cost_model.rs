@@ -132,37 +132,37 @@ pub fn validate(model: &ModelConfig, train: &Training, hw: &Hardware) -> Result<
         }
     }
     let (t, p) = (train.tp, train.pp);
-    if model.heads % t != 0 {
+    if !model.heads.is_multiple_of(t) {
         return Err(Error::invalid(format!(
             "tensor parallelism tp={t} does not divide the {} attention heads of {}",
             model.heads, model.name
         )));
     }
-    if model.hidden % t != 0 {
+    if !model.hidden.is_multiple_of(t) {
         return Err(Error::invalid(format!(
             "tensor parallelism tp={t} does not divide the hidden size {} of {}",
             model.hidden, model.name
         )));
     }
-    if model.hidden % model.heads != 0 {
+    if !model.hidden.is_multiple_of(model.heads) {
         return Err(Error::invalid(format!(
             "heads {} do not divide the hidden size {}",
             model.heads, model.hidden
         )));
     }
-    if model.vocab % t != 0 {
+    if !model.vocab.is_multiple_of(t) {
         return Err(Error::invalid(format!(
             "tensor parallelism tp={t} does not divide the vocabulary {}",
             model.vocab
         )));
     }
-    if model.layers % p != 0 {
+    if !model.layers.is_multiple_of(p) {
         return Err(Error::invalid(format!(
             "pipeline parallelism pp={p} does not divide the {} layers of {}",
             model.layers, model.name
         )));
     }
-    if train.sequence_parallel && train.seq % t != 0 {
+    if train.sequence_parallel && !train.seq.is_multiple_of(t) {
         return Err(Error::invalid(format!(
             "sequence parallelism needs tp {t} to divide the sequence {}",
             train.seq
@@ -181,7 +181,7 @@ pub fn validate(model: &ModelConfig, train: &Training, hw: &Hardware) -> Result<
         }
     }
     let per_step = train.micro_batch * train.dp;
-    if train.global_batch % per_step != 0 {
+    if !train.global_batch.is_multiple_of(per_step) {
         return Err(Error::invalid(format!(
             "global batch {} is not a multiple of micro-batch {} x data parallel {}",
             train.global_batch, train.micro_batch, train.dp

@@ -80,7 +80,7 @@ fn pareto_2d(front: &[Leaf], tau: u64) -> Vec<usize> {
     for i in idx {
         if out
             .last()
-            .map_or(true, |&j| front[i].exposed_s < front[j].exposed_s)
+            .is_none_or(|&j| front[i].exposed_s < front[j].exposed_s)
         {
             out.push(i);
         }
@@ -281,7 +281,7 @@ pub fn solve_frontiers(
             });
             let mut kept: Vec<Node> = Vec::new();
             for nd in next {
-                if kept.last().map_or(true, |q| nd.exposed_s < q.exposed_s) {
+                if kept.last().is_none_or(|q| nd.exposed_s < q.exposed_s) {
                     kept.push(nd);
                 }
             }

@@ -125,7 +125,7 @@ impl GgmlType {
     /// size overflows.
     pub fn bytes_for(self, n: u64) -> Option<u64> {
         let bs = self.block_size() as u64;
-        if n % bs != 0 {
+        if !n.is_multiple_of(bs) {
             return None;
         }
         (n / bs).checked_mul(self.type_size() as u64)
@@ -145,7 +145,7 @@ pub struct WeightView<'a> {
 impl<'a> WeightView<'a> {
     /// Checks that `data` holds exactly `rows` rows of `cols` elements of `ty`.
     pub fn new(ty: GgmlType, rows: usize, cols: usize, data: &'a [u8]) -> Result<Self> {
-        if cols % ty.block_size() != 0 {
+        if !cols.is_multiple_of(ty.block_size()) {
             return Err(Error::invalid(format!(
                 "{cols} columns is not a multiple of the {} block size {}",
                 ty.name(),
