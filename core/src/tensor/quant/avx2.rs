@@ -272,32 +272,57 @@ unsafe fn q4_0_q8_0<const T: usize>(w: &[u8], act: [&[u8]; T], nb: usize) -> [f3
     }
 }
 
-/// Q4_1 x Q8_1 over `nb` blocks; the min terms `m_w s_a` are summed apart.
+/// Q4_1 x Q8_1 over `nb` blocks (at most 4 tokens); the min terms `m_w s_a` are summed apart.
+/// Per block, lanes `2t, 2t + 1` of one vector hold token `t`'s scale products
+/// `[d_w d_a, m_w s_a]` (for several tokens all converted and multiplied at once): each is the
+/// same single f32 product whichever way it is formed, so the results do not depend on `T`.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn q4_1_q8_1<const T: usize>(w: &[u8], act: [&[u8]; T], nb: usize) -> [f32; T] {
+    const { assert!(T <= 4) };
     // SAFETY: `w` and each `act` hold `nb` blocks; every read stays inside block `i`.
     unsafe {
         let mut acc = [_mm256_setzero_ps(); T];
-        // Lane 1 accumulates m_w * s_a (lane 0 collects the d products, unused).
-        let mut mins = [_mm_setzero_ps(); T];
+        // Lane 2t + 1 accumulates token t's m_w * s_a (lane 2t its d products, unused).
+        let mut mins = _mm256_setzero_ps();
         for i in 0..nb {
             let bw = w.as_ptr().add(i * q4_1::BLOCK_BYTES);
-            let wa = (bw as *const u32).read_unaligned().to_le() as u64;
-            let qw = nibbles(bw.add(4));
-            for ((acc, mins), a) in acc.iter_mut().zip(mins.iter_mut()).zip(act) {
-                let ba = a.as_ptr().add(i * q8_1::BLOCK_BYTES);
-                let aa = (ba as *const u32).read_unaligned().to_le() as u64;
-                // [d_w, m_w, d_a, s_a] -> [d_w d_a, m_w s_a, ..]
+            let p = if T == 1 {
+                // One token: [d_w, m_w, d_a, s_a] -> [d_w d_a, m_w s_a, ..] in a 128-bit vector
+                // (cheaper than the 256-bit conversion below; lanes 2..8 unused).
+                let wa = (bw as *const u32).read_unaligned() as u64;
+                let aa = (act[0].as_ptr().add(i * q8_1::BLOCK_BYTES) as *const u32).read_unaligned()
+                    as u64;
                 let s = f16x4(wa | aa << 32);
-                let p = _mm_mul_ps(s, _mm_movehl_ps(s, s));
-                *mins = _mm_add_ps(*mins, p);
-                let d = _mm256_broadcastss_ps(p);
+                _mm256_zextps128_ps256(_mm_mul_ps(s, _mm_movehl_ps(s, s)))
+            } else {
+                // [d_w, m_w] in every lane pair times [d_a, s_a] of token t in lane pair t (a
+                // fresh vector each block: no chain across blocks).
+                let sw = _mm256_cvtph_ps(_mm_set1_epi32((bw as *const i32).read_unaligned()));
+                let mut sa = _mm_setzero_si128();
+                for (t, a) in act.iter().enumerate() {
+                    let aa = (a.as_ptr().add(i * q8_1::BLOCK_BYTES) as *const i32).read_unaligned();
+                    sa = match t {
+                        0 => _mm_insert_epi32::<0>(sa, aa),
+                        1 => _mm_insert_epi32::<1>(sa, aa),
+                        2 => _mm_insert_epi32::<2>(sa, aa),
+                        _ => _mm_insert_epi32::<3>(sa, aa),
+                    };
+                }
+                _mm256_mul_ps(sw, _mm256_cvtph_ps(sa))
+            };
+            mins = _mm256_add_ps(mins, p);
+            let qw = nibbles(bw.add(4));
+            for (t, (acc, a)) in acc.iter_mut().zip(act).enumerate() {
+                let ba = a.as_ptr().add(i * q8_1::BLOCK_BYTES);
+                let d = _mm256_permutevar8x32_ps(p, _mm256_set1_epi32(2 * t as i32));
                 *acc = _mm256_fmadd_ps(d, dot_u8_i8(qw, load32(ba.add(4))), *acc);
             }
         }
+        let mut m = [0.0f32; 8];
+        _mm256_storeu_ps(m.as_mut_ptr(), mins);
         let mut out = [0.0f32; T];
-        for ((o, acc), mins) in out.iter_mut().zip(acc).zip(mins) {
-            *o = hsum(acc) + _mm_cvtss_f32(_mm_movehdup_ps(mins));
+        for (t, (o, acc)) in out.iter_mut().zip(acc).enumerate() {
+            *o = hsum(acc) + m[2 * t + 1];
         }
         out
     }
