@@ -171,6 +171,33 @@ unsafe fn scale_product(w: *const u8, a: *const u8) -> __m256 {
     }
 }
 
+/// `d_w * d_a` of a weight block (f16 scale at `w`) and the blocks of `T` (at most 4) tokens
+/// (f16 scales at `a[t]`), each broadcast to 8 lanes. For several tokens the scales are converted
+/// and multiplied in one vector; every product is the same single f32 product as
+/// [`scale_product`]'s.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn scale_products<const T: usize>(w: *const u8, a: [*const u8; T]) -> [__m256; T] {
+    const { assert!(T <= 4) };
+    // SAFETY: the caller guarantees two readable bytes at `w` and at each `a[t]`.
+    unsafe {
+        if T == 1 {
+            return [scale_product(w, a[0]); T];
+        }
+        let mut bits = 0u64;
+        for (t, &p) in a.iter().enumerate() {
+            bits |= u16_at(p) << (16 * t);
+        }
+        let s = _mm_mul_ps(f16x4(u16_at(w) * 0x0001_0001_0001_0001), f16x4(bits));
+        let s = _mm256_castps128_ps256(s);
+        let mut out = [_mm256_setzero_ps(); T];
+        for (t, o) in out.iter_mut().enumerate() {
+            *o = _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(t as i32));
+        }
+        out
+    }
+}
+
 /// 32 bytes at `p`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -262,9 +289,9 @@ unsafe fn q4_0_q8_0<const T: usize>(w: &[u8], act: [&[u8]; T], nb: usize) -> [f3
         for i in 0..nb {
             let bw = w.as_ptr().add(i * q4_0::BLOCK_BYTES);
             let qx = _mm256_sub_epi8(nibbles(bw.add(2)), _mm256_set1_epi8(8));
-            for (acc, a) in acc.iter_mut().zip(act) {
-                let ba = a.as_ptr().add(i * q8_0::BLOCK_BYTES);
-                let d = scale_product(bw, ba);
+            let ba = act.map(|a| a.as_ptr().add(i * q8_0::BLOCK_BYTES));
+            let d = scale_products(bw, ba);
+            for ((acc, ba), d) in acc.iter_mut().zip(ba).zip(d) {
                 *acc = _mm256_fmadd_ps(d, dot_i8_i8(qx, load32(ba.add(2))), *acc);
             }
         }
@@ -340,9 +367,9 @@ unsafe fn q5_0_q8_0<const T: usize>(w: &[u8], act: [&[u8]; T], nb: usize) -> [f3
             let qh = (bw.add(2) as *const u32).read_unaligned().to_le();
             let low = _mm256_andnot_si256(bytes_from_bits(qh), _mm256_set1_epi8(0xF0u8 as i8));
             let qx = _mm256_or_si256(nibbles(bw.add(6)), low);
-            for (acc, a) in acc.iter_mut().zip(act) {
-                let ba = a.as_ptr().add(i * q8_0::BLOCK_BYTES);
-                let d = scale_product(bw, ba);
+            let ba = act.map(|a| a.as_ptr().add(i * q8_0::BLOCK_BYTES));
+            let d = scale_products(bw, ba);
+            for ((acc, ba), d) in acc.iter_mut().zip(ba).zip(d) {
                 *acc = _mm256_fmadd_ps(d, dot_i8_i8(qx, load32(ba.add(2))), *acc);
             }
         }
@@ -359,9 +386,9 @@ unsafe fn q8_0_q8_0<const T: usize>(w: &[u8], act: [&[u8]; T], nb: usize) -> [f3
         for i in 0..nb {
             let bw = w.as_ptr().add(i * q8_0::BLOCK_BYTES);
             let qw = load32(bw.add(2));
-            for (acc, a) in acc.iter_mut().zip(act) {
-                let ba = a.as_ptr().add(i * q8_0::BLOCK_BYTES);
-                let d = scale_product(bw, ba);
+            let ba = act.map(|a| a.as_ptr().add(i * q8_0::BLOCK_BYTES));
+            let d = scale_products(bw, ba);
+            for ((acc, ba), d) in acc.iter_mut().zip(ba).zip(d) {
                 *acc = _mm256_fmadd_ps(d, dot_i8_i8(qw, load32(ba.add(2))), *acc);
             }
         }
