@@ -1,6 +1,7 @@
 //! Quantized kernels of `llmcore::tensor::quant`: the dot product of one weight row with one
-//! quantized activation row per weight type (portable scalar vs AVX2), a whole single-threaded
-//! GEMV for the two shapes that dominate SmolLM2 decode, dequantize_row and quantize_row.
+//! quantized activation row per weight type (portable scalar vs AVX2, and the four-token AVX2
+//! kernel against four activation rows), a whole single-threaded GEMV for the two shapes that
+//! dominate SmolLM2 decode, dequantize_row and quantize_row.
 //!
 //! Rows are 576 and 1536 elements (SmolLM2's d and ffn widths); K-quants, whose super-blocks
 //! hold 256 elements, use 1536 and 4864 (Qwen's ffn width). Weight bytes are random with small
@@ -14,7 +15,8 @@
 
 use criterion::{black_box, criterion_group, BenchmarkId, Criterion, Throughput};
 use llmcore::tensor::quant::{
-    dequantize_row, quantize_row, vec_dot_fn, vec_dot_fn_portable, vec_dot_type, WEIGHT_TYPES,
+    dequantize_row, quantize_row, vec_dot_fn, vec_dot_fn_portable, vec_dot_type, vec_dot_x4_fn,
+    WEIGHT_TYPES,
 };
 use llmcore::tensor::GgmlType;
 use std::time::Instant;
@@ -75,9 +77,14 @@ fn weights(ty: GgmlType, rows: usize, n: usize) -> Vec<u8> {
 }
 
 fn activations(weight: GgmlType, n: usize) -> Vec<u8> {
+    activations_seeded(weight, n, 11)
+}
+
+/// A random activation row for `weight`, quantized to its `vec_dot_type`, from `seed`.
+fn activations_seeded(weight: GgmlType, n: usize, seed: u64) -> Vec<u8> {
     let ty = vec_dot_type(weight);
     let mut out = vec![0u8; ty.bytes_for(n as u64).unwrap() as usize];
-    quantize_row(ty, &random_floats(n, 11), &mut out).unwrap();
+    quantize_row(ty, &random_floats(n, seed), &mut out).unwrap();
     out
 }
 
@@ -104,6 +111,18 @@ fn bench_vec_dot(c: &mut Criterion) {
                     BenchmarkId::new(format!("{}/{kernel}", ty.name()), n),
                     |b| b.iter(|| f(black_box(&w), black_box(&a), n)),
                 );
+            }
+            // The four-token kernel: one weight row against four activation rows (4n elements).
+            if let Some(f) = vec_dot_x4_fn(ty) {
+                let acts: Vec<Vec<u8>> =
+                    (0..4).map(|k| activations_seeded(ty, n, 11 + k)).collect();
+                g.throughput(Throughput::Elements(4 * n as u64));
+                g.bench_function(BenchmarkId::new(format!("{}/x4", ty.name()), n), |b| {
+                    b.iter(|| {
+                        let acts = [&acts[0][..], &acts[1], &acts[2], &acts[3]];
+                        f(black_box(&w), black_box(acts), n)
+                    })
+                });
             }
         }
     }

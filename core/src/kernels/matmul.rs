@@ -5,15 +5,18 @@
 //! Two numeric paths, as the design card fixes them:
 //! - fast ([`matmul_fast`], [`matmul_quantized`]): each activation row is quantized once to the
 //!   weight's `vec_dot_type` (Q8_0 / Q8_1 / Q8_K blocks, or f32 for float weights) and every output
-//!   is one call of the weight type's block dot product, as llama.cpp's `ggml_mul_mat` does;
+//!   is the weight type's block dot product, as llama.cpp's `ggml_mul_mat` does; four tokens at a
+//!   time go through the four-token kernel ([`quant::vec_dot_x4_fn`]) where there is one, which
+//!   unpacks each weight block once for all four and gives each the single kernel's bits;
 //! - exact ([`matmul_exact`]): f32 activations times weights dequantized to f32, a tile of weight
 //!   rows at a time, multiplied by `matrixmultiply::sgemm` under `std` and by [`super::dot`]
 //!   without it.
 //!
 //! Both are row-independent: the value of `y[t][r]` is computed by the same arithmetic whatever
 //! `n` is and wherever row `t` sits in the batch. For the fast path that holds by construction
-//! (one `vec_dot` call per output); without `std` too (one `dot` per output). Under `std` it rests
-//! on how `sgemm` (0.3.x, without its `threading` feature) accumulates: every element of C is a
+//! (one `vec_dot` call per output, or a four-token call whose outputs are bit-identical to it,
+//! so grouping tokens by four changes no bit); for the exact path without `std` too (one `dot`
+//! per output). Under `std` it rests on how `sgemm` (0.3.x, without its `threading` feature) accumulates: every element of C is a
 //! sequential multiply-add over `k` inside each 256-long `kc` block (one micro-kernel, chosen
 //! from the CPU's features), and the block sums are added to C in order with one rounding each,
 //! in full tiles and in edge tiles alike; no step depends on `m` (the number of tokens) or on where
@@ -169,6 +172,7 @@ pub fn matmul_quantized(w: &WeightView, xq: &QuantizedRows, y: &mut [f32]) -> Re
     let n = xq.n;
     check_rows("matmul output", y.len(), n, w.rows)?;
     let vec_dot = quant::vec_dot_fn(w.ty)?;
+    let vec_dot_x4 = quant::vec_dot_x4_fn(w.ty);
     let cols = w.cols;
     for_each_row_chunk(w.rows, n, y, |_, r0, out| {
         // Tokens in tiles, so that one tile of quantized rows stays in cache across the chunk.
@@ -176,8 +180,18 @@ pub fn matmul_quantized(w: &WeightView, xq: &QuantizedRows, y: &mut [f32]) -> Re
             let t1 = n.min(t0 + TOKENS_PER_TILE);
             for (i, out_r) in out.chunks_exact_mut(n).enumerate() {
                 let wr = w.row(r0 + i);
-                for (t, o) in out_r.iter_mut().enumerate().take(t1).skip(t0) {
-                    *o = vec_dot(wr, xq.row(t), cols);
+                let mut t = t0;
+                // Four tokens per weight-row pass where a four-token kernel exists; its results
+                // are bit-identical to `vec_dot`'s, so which tokens share a pass does not matter.
+                if let Some(x4) = vec_dot_x4 {
+                    while t + 4 <= t1 {
+                        let acts = [xq.row(t), xq.row(t + 1), xq.row(t + 2), xq.row(t + 3)];
+                        out_r[t..t + 4].copy_from_slice(&x4(wr, acts, cols));
+                        t += 4;
+                    }
+                }
+                for (o, u) in out_r[t..t1].iter_mut().zip(t..t1) {
+                    *o = vec_dot(wr, xq.row(u), cols);
                 }
             }
         }

@@ -12,7 +12,7 @@
 //! Every `unsafe fn` here requires AVX2, FMA and F16C. The safe wrappers check the slice
 //! lengths and are reachable only through [`kernel`], which checks the CPU first.
 
-use super::{q4_0, q4_1, q4_k, q5_0, q6_k, q8_0, q8_1, q8_k, VecDotFn};
+use super::{q4_0, q4_1, q4_k, q5_0, q6_k, q8_0, q8_1, q8_k, VecDotFn, VecDotX4Fn};
 use crate::tensor::GgmlType;
 use core::arch::x86_64::*;
 
@@ -35,6 +35,23 @@ pub(super) fn kernel(weight: GgmlType) -> Option<VecDotFn> {
     })
 }
 
+/// The four-token AVX2 kernel for quantized `weight`, if this CPU runs them and one exists: its
+/// result `k` equals, bit for bit, what [`kernel`]`(weight)` returns for activation row `k`.
+pub(super) fn kernel_x4(weight: GgmlType) -> Option<VecDotX4Fn> {
+    if !super::has_avx2() {
+        return None;
+    }
+    Some(match weight {
+        GgmlType::Q4_0 => vec_dot_x4_q4_0_q8_0,
+        GgmlType::Q4_1 => vec_dot_x4_q4_1_q8_1,
+        GgmlType::Q5_0 => vec_dot_x4_q5_0_q8_0,
+        GgmlType::Q8_0 => vec_dot_x4_q8_0_q8_0,
+        GgmlType::Q4K => vec_dot_x4_q4_k_q8_k,
+        GgmlType::Q6K => vec_dot_x4_q6_k_q8_k,
+        _ => return None,
+    })
+}
+
 /// Defines the safe wrapper `$name` of the AVX2 kernel `$inner` for `$wbytes`-byte weight blocks
 /// and `$abytes`-byte activation blocks of `$qk` elements: it cuts both rows to `n / $qk`
 /// blocks (panicking, like slice indexing, when a row is shorter) and calls the kernel.
@@ -50,43 +67,72 @@ macro_rules! safe_kernel {
     };
 }
 
-safe_kernel!(
+/// Defines, for the quantized kernel `$inner::<T>` (one weight row against `T` activation rows),
+/// the one-token wrapper `$name` (a [`VecDotFn`]) and the four-token wrapper `$name4` (a
+/// [`VecDotX4Fn`]), cutting the rows as [`safe_kernel`] does. Both run the same generic code, so
+/// each of the four results is computed by exactly the operations of the one-token kernel.
+macro_rules! safe_quant_kernel {
+    ($name:ident, $name4:ident, $inner:ident, $qk:expr, $wbytes:expr, $abytes:expr) => {
+        fn $name(w: &[u8], act: &[u8], n: usize) -> f32 {
+            let nb = n / $qk;
+            let (w, act) = (&w[..nb * $wbytes], &act[..nb * $abytes]);
+            // SAFETY: as in `safe_kernel`.
+            unsafe { $inner::<1>(w, [act], nb)[0] }
+        }
+
+        fn $name4(w: &[u8], acts: [&[u8]; 4], n: usize) -> [f32; 4] {
+            let nb = n / $qk;
+            let w = &w[..nb * $wbytes];
+            let acts = acts.map(|a| &a[..nb * $abytes]);
+            // SAFETY: as in `safe_kernel`, for each of the four activation rows.
+            unsafe { $inner::<4>(w, acts, nb) }
+        }
+    };
+}
+
+safe_quant_kernel!(
     vec_dot_q4_0_q8_0,
+    vec_dot_x4_q4_0_q8_0,
     q4_0_q8_0,
     q4_0::QK,
     q4_0::BLOCK_BYTES,
     q8_0::BLOCK_BYTES
 );
-safe_kernel!(
+safe_quant_kernel!(
     vec_dot_q4_1_q8_1,
+    vec_dot_x4_q4_1_q8_1,
     q4_1_q8_1,
     q4_1::QK,
     q4_1::BLOCK_BYTES,
     q8_1::BLOCK_BYTES
 );
-safe_kernel!(
+safe_quant_kernel!(
     vec_dot_q5_0_q8_0,
+    vec_dot_x4_q5_0_q8_0,
     q5_0_q8_0,
     q5_0::QK,
     q5_0::BLOCK_BYTES,
     q8_0::BLOCK_BYTES
 );
-safe_kernel!(
+safe_quant_kernel!(
     vec_dot_q8_0_q8_0,
+    vec_dot_x4_q8_0_q8_0,
     q8_0_q8_0,
     q8_0::QK,
     q8_0::BLOCK_BYTES,
     q8_0::BLOCK_BYTES
 );
-safe_kernel!(
+safe_quant_kernel!(
     vec_dot_q4_k_q8_k,
+    vec_dot_x4_q4_k_q8_k,
     q4_k_q8_k,
     q4_k::QK,
     q4_k::BLOCK_BYTES,
     q8_k::BLOCK_BYTES
 );
-safe_kernel!(
+safe_quant_kernel!(
     vec_dot_q6_k_q8_k,
+    vec_dot_x4_q6_k_q8_k,
     q6_k_q8_k,
     q6_k::QK,
     q6_k::BLOCK_BYTES,
@@ -122,6 +168,33 @@ unsafe fn scale_product(w: *const u8, a: *const u8) -> __m256 {
     unsafe {
         let s = f16x4(u16_at(w) | u16_at(a) << 16);
         _mm256_broadcastss_ps(_mm_mul_ss(s, _mm_movehdup_ps(s)))
+    }
+}
+
+/// `d_w * d_a` of a weight block (f16 scale at `w`) and the blocks of `T` (at most 4) tokens
+/// (f16 scales at `a[t]`), each broadcast to 8 lanes. For several tokens the scales are converted
+/// and multiplied in one vector; every product is the same single f32 product as
+/// [`scale_product`]'s.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn scale_products<const T: usize>(w: *const u8, a: [*const u8; T]) -> [__m256; T] {
+    const { assert!(T <= 4) };
+    // SAFETY: the caller guarantees two readable bytes at `w` and at each `a[t]`.
+    unsafe {
+        if T == 1 {
+            return [scale_product(w, a[0]); T];
+        }
+        let mut bits = 0u64;
+        for (t, &p) in a.iter().enumerate() {
+            bits |= u16_at(p) << (16 * t);
+        }
+        let s = _mm_mul_ps(f16x4(u16_at(w) * 0x0001_0001_0001_0001), f16x4(bits));
+        let s = _mm256_castps128_ps256(s);
+        let mut out = [_mm256_setzero_ps(); T];
+        for (t, o) in out.iter_mut().enumerate() {
+            *o = _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(t as i32));
+        }
+        out
     }
 }
 
@@ -190,86 +263,136 @@ unsafe fn hsum(v: __m256) -> f32 {
     _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)))
 }
 
+/// One f32 per token from the per-token accumulators `acc` (the caller's final reduction of
+/// one token's lanes).
+#[inline(always)]
+fn per_token<A: Copy, const T: usize>(acc: [A; T], f: impl Fn(A) -> f32) -> [f32; T] {
+    let mut out = [0.0f32; T];
+    for (o, a) in out.iter_mut().zip(acc) {
+        *o = f(a);
+    }
+    out
+}
+
+// The quantized kernels below take one weight row and `T` activation rows (`T` = 1 for the
+// single dot product, 4 for the multi-token one): each weight block is unpacked once and then
+// multiplied with the matching block of every activation row. Token `t`'s accumulators see
+// exactly the operations, in the same order, that they see when `T` = 1, so the results do not
+// depend on `T` (integer sums are exact; every float step is per token).
+
 /// Q4_0 x Q8_0 over `nb` blocks.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q4_0_q8_0(w: &[u8], act: &[u8], nb: usize) -> f32 {
-    // SAFETY: `w` and `act` hold `nb` blocks; every read stays inside block `i`.
+unsafe fn q4_0_q8_0<const T: usize>(w: &[u8], act: [&[u8]; T], nb: usize) -> [f32; T] {
+    // SAFETY: `w` and each `act` hold `nb` blocks; every read stays inside block `i`.
     unsafe {
-        let mut acc = _mm256_setzero_ps();
+        let mut acc = [_mm256_setzero_ps(); T];
         for i in 0..nb {
-            let (bw, ba) = (
-                w.as_ptr().add(i * q4_0::BLOCK_BYTES),
-                act.as_ptr().add(i * q8_0::BLOCK_BYTES),
-            );
-            let d = scale_product(bw, ba);
+            let bw = w.as_ptr().add(i * q4_0::BLOCK_BYTES);
             let qx = _mm256_sub_epi8(nibbles(bw.add(2)), _mm256_set1_epi8(8));
-            acc = _mm256_fmadd_ps(d, dot_i8_i8(qx, load32(ba.add(2))), acc);
+            let ba = act.map(|a| a.as_ptr().add(i * q8_0::BLOCK_BYTES));
+            let d = scale_products(bw, ba);
+            for ((acc, ba), d) in acc.iter_mut().zip(ba).zip(d) {
+                *acc = _mm256_fmadd_ps(d, dot_i8_i8(qx, load32(ba.add(2))), *acc);
+            }
         }
-        hsum(acc)
+        per_token(acc, |a| hsum(a))
     }
 }
 
-/// Q4_1 x Q8_1 over `nb` blocks; the min terms `m_w s_a` are summed apart.
+/// Q4_1 x Q8_1 over `nb` blocks (at most 4 tokens); the min terms `m_w s_a` are summed apart.
+/// Per block, lanes `2t, 2t + 1` of one vector hold token `t`'s scale products
+/// `[d_w d_a, m_w s_a]` (for several tokens all converted and multiplied at once): each is the
+/// same single f32 product whichever way it is formed, so the results do not depend on `T`.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q4_1_q8_1(w: &[u8], act: &[u8], nb: usize) -> f32 {
-    // SAFETY: `w` and `act` hold `nb` blocks; every read stays inside block `i`.
+unsafe fn q4_1_q8_1<const T: usize>(w: &[u8], act: [&[u8]; T], nb: usize) -> [f32; T] {
+    const { assert!(T <= 4) };
+    // SAFETY: `w` and each `act` hold `nb` blocks; every read stays inside block `i`.
     unsafe {
-        let mut acc = _mm256_setzero_ps();
-        // Lane 1 accumulates m_w * s_a (lane 0 collects the d products, unused).
-        let mut mins = _mm_setzero_ps();
+        let mut acc = [_mm256_setzero_ps(); T];
+        // Lane 2t + 1 accumulates token t's m_w * s_a (lane 2t its d products, unused).
+        let mut mins = _mm256_setzero_ps();
         for i in 0..nb {
             let bw = w.as_ptr().add(i * q4_1::BLOCK_BYTES);
-            let ba = act.as_ptr().add(i * q8_1::BLOCK_BYTES);
-            let wa = (bw as *const u32).read_unaligned().to_le() as u64;
-            let aa = (ba as *const u32).read_unaligned().to_le() as u64;
-            // [d_w, m_w, d_a, s_a] -> [d_w d_a, m_w s_a, ..]
-            let s = f16x4(wa | aa << 32);
-            let p = _mm_mul_ps(s, _mm_movehl_ps(s, s));
-            mins = _mm_add_ps(mins, p);
-            let d = _mm256_broadcastss_ps(p);
-            acc = _mm256_fmadd_ps(d, dot_u8_i8(nibbles(bw.add(4)), load32(ba.add(4))), acc);
+            let p = if T == 1 {
+                // One token: [d_w, m_w, d_a, s_a] -> [d_w d_a, m_w s_a, ..] in a 128-bit vector
+                // (cheaper than the 256-bit conversion below; lanes 2..8 unused).
+                let wa = (bw as *const u32).read_unaligned() as u64;
+                let aa = (act[0].as_ptr().add(i * q8_1::BLOCK_BYTES) as *const u32).read_unaligned()
+                    as u64;
+                let s = f16x4(wa | aa << 32);
+                _mm256_zextps128_ps256(_mm_mul_ps(s, _mm_movehl_ps(s, s)))
+            } else {
+                // [d_w, m_w] in every lane pair times [d_a, s_a] of token t in lane pair t (a
+                // fresh vector each block: no chain across blocks).
+                let sw = _mm256_cvtph_ps(_mm_set1_epi32((bw as *const i32).read_unaligned()));
+                let mut sa = _mm_setzero_si128();
+                for (t, a) in act.iter().enumerate() {
+                    let aa = (a.as_ptr().add(i * q8_1::BLOCK_BYTES) as *const i32).read_unaligned();
+                    sa = match t {
+                        0 => _mm_insert_epi32::<0>(sa, aa),
+                        1 => _mm_insert_epi32::<1>(sa, aa),
+                        2 => _mm_insert_epi32::<2>(sa, aa),
+                        _ => _mm_insert_epi32::<3>(sa, aa),
+                    };
+                }
+                _mm256_mul_ps(sw, _mm256_cvtph_ps(sa))
+            };
+            mins = _mm256_add_ps(mins, p);
+            let qw = nibbles(bw.add(4));
+            for (t, (acc, a)) in acc.iter_mut().zip(act).enumerate() {
+                let ba = a.as_ptr().add(i * q8_1::BLOCK_BYTES);
+                let d = _mm256_permutevar8x32_ps(p, _mm256_set1_epi32(2 * t as i32));
+                *acc = _mm256_fmadd_ps(d, dot_u8_i8(qw, load32(ba.add(4))), *acc);
+            }
         }
-        hsum(acc) + _mm_cvtss_f32(_mm_movehdup_ps(mins))
+        let mut m = [0.0f32; 8];
+        _mm256_storeu_ps(m.as_mut_ptr(), mins);
+        let mut out = [0.0f32; T];
+        for (t, (o, acc)) in out.iter_mut().zip(acc).enumerate() {
+            *o = hsum(acc) + m[2 * t + 1];
+        }
+        out
     }
 }
 
 /// Q5_0 x Q8_0 over `nb` blocks. A quant is `nib | hbit << 4` minus 16, i.e. the byte
 /// `nib | 0xF0` (= nib - 16 as i8) where the high bit is clear and `nib` where it is set.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q5_0_q8_0(w: &[u8], act: &[u8], nb: usize) -> f32 {
-    // SAFETY: `w` and `act` hold `nb` blocks; every read stays inside block `i`.
+unsafe fn q5_0_q8_0<const T: usize>(w: &[u8], act: [&[u8]; T], nb: usize) -> [f32; T] {
+    // SAFETY: `w` and each `act` hold `nb` blocks; every read stays inside block `i`.
     unsafe {
-        let mut acc = _mm256_setzero_ps();
+        let mut acc = [_mm256_setzero_ps(); T];
         for i in 0..nb {
-            let (bw, ba) = (
-                w.as_ptr().add(i * q5_0::BLOCK_BYTES),
-                act.as_ptr().add(i * q8_0::BLOCK_BYTES),
-            );
-            let d = scale_product(bw, ba);
+            let bw = w.as_ptr().add(i * q5_0::BLOCK_BYTES);
             let qh = (bw.add(2) as *const u32).read_unaligned().to_le();
             let low = _mm256_andnot_si256(bytes_from_bits(qh), _mm256_set1_epi8(0xF0u8 as i8));
             let qx = _mm256_or_si256(nibbles(bw.add(6)), low);
-            acc = _mm256_fmadd_ps(d, dot_i8_i8(qx, load32(ba.add(2))), acc);
+            let ba = act.map(|a| a.as_ptr().add(i * q8_0::BLOCK_BYTES));
+            let d = scale_products(bw, ba);
+            for ((acc, ba), d) in acc.iter_mut().zip(ba).zip(d) {
+                *acc = _mm256_fmadd_ps(d, dot_i8_i8(qx, load32(ba.add(2))), *acc);
+            }
         }
-        hsum(acc)
+        per_token(acc, |a| hsum(a))
     }
 }
 
 /// Q8_0 x Q8_0 over `nb` blocks.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q8_0_q8_0(w: &[u8], act: &[u8], nb: usize) -> f32 {
-    // SAFETY: `w` and `act` hold `nb` blocks; every read stays inside block `i`.
+unsafe fn q8_0_q8_0<const T: usize>(w: &[u8], act: [&[u8]; T], nb: usize) -> [f32; T] {
+    // SAFETY: `w` and each `act` hold `nb` blocks; every read stays inside block `i`.
     unsafe {
-        let mut acc = _mm256_setzero_ps();
+        let mut acc = [_mm256_setzero_ps(); T];
         for i in 0..nb {
-            let (bw, ba) = (
-                w.as_ptr().add(i * 34),
-                act.as_ptr().add(i * q8_0::BLOCK_BYTES),
-            );
-            let d = scale_product(bw, ba);
-            acc = _mm256_fmadd_ps(d, dot_i8_i8(load32(bw.add(2)), load32(ba.add(2))), acc);
+            let bw = w.as_ptr().add(i * q8_0::BLOCK_BYTES);
+            let qw = load32(bw.add(2));
+            let ba = act.map(|a| a.as_ptr().add(i * q8_0::BLOCK_BYTES));
+            let d = scale_products(bw, ba);
+            for ((acc, ba), d) in acc.iter_mut().zip(ba).zip(d) {
+                *acc = _mm256_fmadd_ps(d, dot_i8_i8(qw, load32(ba.add(2))), *acc);
+            }
         }
-        hsum(acc)
+        per_token(acc, |a| hsum(a))
     }
 }
 
@@ -277,46 +400,58 @@ unsafe fn q8_0_q8_0(w: &[u8], act: &[u8], nb: usize) -> f32 {
 /// their 32 activations, each pair sum scaled by its sub-block scale in `madd`; the min terms
 /// come from the activation block sums.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q4_k_q8_k(w: &[u8], act: &[u8], nb: usize) -> f32 {
-    // SAFETY: `w` and `act` hold `nb` super-blocks; every read stays inside block `i`.
+unsafe fn q4_k_q8_k<const T: usize>(w: &[u8], act: [&[u8]; T], nb: usize) -> [f32; T] {
+    // SAFETY: `w` and each `act` hold `nb` super-blocks; every read stays inside block `i`.
     unsafe {
-        let mut acc = _mm256_setzero_ps();
-        let mut acc_m = _mm_setzero_ps();
+        let mut acc = [_mm256_setzero_ps(); T];
+        let mut acc_m = [_mm_setzero_ps(); T];
         let mask = _mm256_set1_epi8(0x0F);
         for i in 0..nb {
             let bw = w.as_ptr().add(i * q4_k::BLOCK_BYTES);
-            let ba = act.as_ptr().add(i * q8_k::BLOCK_BYTES);
             let packed = core::slice::from_raw_parts(bw.add(q4_k::SCALES), 12);
             let (sc, m) = q4_k::scales_mins(packed);
-            // [d, dmin] * d_a
-            let da = (ba as *const f32).read_unaligned();
-            let dd = _mm_mul_ps(f16x4(u16_at(bw) | u16_at(bw.add(2)) << 16), _mm_set1_ps(da));
-            // Min terms: m_j * (bsum_2j + bsum_2j+1), four i32 lanes.
-            let bsums = load32(ba.add(q8_k::BSUMS));
-            let pairs = _mm_hadd_epi16(
-                _mm256_castsi256_si128(bsums),
-                _mm256_extracti128_si256(bsums, 1),
-            );
+            let dw = f16x4(u16_at(bw) | u16_at(bw.add(2)) << 16);
             let mins = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(i64::from_le_bytes(m)));
-            let summ = _mm_cvtepi32_ps(_mm_madd_epi16(mins, pairs));
-            acc_m = _mm_fmadd_ps(_mm_permute_ps(dd, 0b01_01_01_01), summ, acc_m);
-            let mut sumi = _mm256_setzero_si256();
+            let mut dd = [_mm_setzero_ps(); T];
+            for ((dd, acc_m), a) in dd.iter_mut().zip(acc_m.iter_mut()).zip(act) {
+                let ba = a.as_ptr().add(i * q8_k::BLOCK_BYTES);
+                // [d, dmin] * d_a
+                *dd = _mm_mul_ps(dw, _mm_set1_ps((ba as *const f32).read_unaligned()));
+                // Min terms: m_j * (bsum_2j + bsum_2j+1), four i32 lanes.
+                let bsums = load32(ba.add(q8_k::BSUMS));
+                let pairs = _mm_hadd_epi16(
+                    _mm256_castsi256_si128(bsums),
+                    _mm256_extracti128_si256(bsums, 1),
+                );
+                let summ = _mm_cvtepi32_ps(_mm_madd_epi16(mins, pairs));
+                *acc_m = _mm_fmadd_ps(_mm_permute_ps(*dd, 0b01_01_01_01), summ, *acc_m);
+            }
+            let mut sumi = [_mm256_setzero_si256(); T];
             for c in 0..4 {
                 let q4 = load32(bw.add(q4_k::QS + 32 * c));
                 let lo = _mm256_and_si256(q4, mask);
                 let hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), mask);
-                let q8 = ba.add(q8_k::QS + 64 * c);
-                let p_lo = _mm256_maddubs_epi16(lo, load32(q8));
-                let p_hi = _mm256_maddubs_epi16(hi, load32(q8.add(32)));
-                let p_lo = _mm256_madd_epi16(p_lo, _mm256_set1_epi16(sc[2 * c] as i16));
-                let p_hi = _mm256_madd_epi16(p_hi, _mm256_set1_epi16(sc[2 * c + 1] as i16));
-                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p_lo, p_hi));
+                let s_lo = _mm256_set1_epi16(sc[2 * c] as i16);
+                let s_hi = _mm256_set1_epi16(sc[2 * c + 1] as i16);
+                for (sumi, a) in sumi.iter_mut().zip(act) {
+                    let q8 = a.as_ptr().add(i * q8_k::BLOCK_BYTES + q8_k::QS + 64 * c);
+                    let p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load32(q8)), s_lo);
+                    let p_hi =
+                        _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load32(q8.add(32))), s_hi);
+                    *sumi = _mm256_add_epi32(*sumi, _mm256_add_epi32(p_lo, p_hi));
+                }
             }
-            acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
+            for ((acc, dd), sumi) in acc.iter_mut().zip(dd).zip(sumi) {
+                *acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(sumi), *acc);
+            }
         }
-        // The min lanes summed as (0+2)+(1+3).
-        let m2 = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
-        hsum(acc) - _mm_cvtss_f32(_mm_add_ss(m2, _mm_movehdup_ps(m2)))
+        let mut out = [0.0f32; T];
+        for ((o, acc), acc_m) in out.iter_mut().zip(acc).zip(acc_m) {
+            // The min lanes summed as (0+2)+(1+3).
+            let m2 = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+            *o = hsum(acc) - _mm_cvtss_f32(_mm_add_ss(m2, _mm_movehdup_ps(m2)));
+        }
+        out
     }
 }
 
@@ -339,17 +474,16 @@ const SCALE_PAIRS: [[u8; 16]; 8] = {
 /// Q6_K x Q8_K over `nb` super-blocks. The unsigned 6-bit quants (0..63) go through `maddubs`;
 /// the offset 32 is taken off once per super-block as `32 sum_i sc_i bsum_i`.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q6_k_q8_k(w: &[u8], act: &[u8], nb: usize) -> f32 {
-    // SAFETY: `w` and `act` hold `nb` super-blocks; every read stays inside block `i`.
+unsafe fn q6_k_q8_k<const T: usize>(w: &[u8], act: [&[u8]; T], nb: usize) -> [f32; T] {
+    // SAFETY: `w` and each `act` hold `nb` super-blocks; every read stays inside block `i`.
     unsafe {
-        let mut acc = _mm256_setzero_ps();
+        let mut acc = [_mm256_setzero_ps(); T];
         let mask = _mm256_set1_epi8(0x0F);
         for i in 0..nb {
             let bw = w.as_ptr().add(i * q6_k::BLOCK_BYTES);
-            let ba = act.as_ptr().add(i * q8_k::BLOCK_BYTES);
             let sc = bw.add(q6_k::SCALES) as *const i8;
             let scales = _mm_loadu_si128(sc as *const __m128i);
-            let mut sumi = _mm256_setzero_si256();
+            let mut sumi = [_mm256_setzero_si256(); T];
             for h in 0..2 {
                 let ql0 = load32(bw.add(64 * h));
                 let ql1 = load32(bw.add(64 * h + 32));
@@ -375,21 +509,28 @@ unsafe fn q6_k_q8_k(w: &[u8], act: &[u8], nb: usize) -> f32 {
                 for (k, &qk) in q.iter().enumerate() {
                     let pick = _mm_loadu_si128(SCALE_PAIRS[4 * h + k].as_ptr() as *const __m128i);
                     let scale = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, pick));
-                    let q8 = load32(ba.add(q8_k::QS + 128 * h + 32 * k));
-                    let p = _mm256_madd_epi16(_mm256_maddubs_epi16(qk, q8), scale);
-                    sumi = _mm256_add_epi32(sumi, p);
+                    for (sumi, a) in sumi.iter_mut().zip(act) {
+                        let q8 = a
+                            .as_ptr()
+                            .add(i * q8_k::BLOCK_BYTES + q8_k::QS + 128 * h + 32 * k);
+                        let p = _mm256_madd_epi16(_mm256_maddubs_epi16(qk, load32(q8)), scale);
+                        *sumi = _mm256_add_epi32(*sumi, p);
+                    }
                 }
             }
-            let bsums = load32(ba.add(q8_k::BSUMS));
             let sc16 = _mm256_cvtepi8_epi16(scales);
-            let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, sc16), 5);
-            sumi = _mm256_sub_epi32(sumi, offset);
             // Integer-only f16 conversion, once per super-block (see `f16x4`).
             let dw = half::f16::from_bits(u16_at(bw.add(q6_k::D)) as u16).to_f32_const();
-            let d = _mm256_set1_ps((ba as *const f32).read_unaligned() * dw);
-            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+            for ((acc, sumi), a) in acc.iter_mut().zip(sumi).zip(act) {
+                let ba = a.as_ptr().add(i * q8_k::BLOCK_BYTES);
+                let bsums = load32(ba.add(q8_k::BSUMS));
+                let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, sc16), 5);
+                let sumi = _mm256_sub_epi32(sumi, offset);
+                let d = _mm256_set1_ps((ba as *const f32).read_unaligned() * dw);
+                *acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), *acc);
+            }
         }
-        hsum(acc)
+        per_token(acc, |a| hsum(a))
     }
 }
 

@@ -1,7 +1,8 @@
 //! Tests of the block types and kernels: hand-built blocks with hand-computed values, real rows
 //! of the model files against gguf-py (fixtures from scripts/quant_fixtures.py), activation
 //! quantization rules and error bounds, portable kernels against an f64 dot product of the
-//! dequantized rows, and the AVX2 kernels against the portable ones.
+//! dequantized rows, the AVX2 kernels against the portable ones, and the four-token AVX2 kernels
+//! against the single ones (bit for bit).
 
 use super::*;
 use alloc::vec;
@@ -512,6 +513,36 @@ mod simd {
             prop_assert!(((fast - slow) as f64).abs() <= tol, "{} n={}: avx2 {} portable {} tol {}", ty.name(), n, fast, slow, tol);
             // Deterministic: the same call gives the same bits.
             prop_assert_eq!(vec_dot_fn(ty).unwrap()(&w, &act, n).to_bits(), fast.to_bits());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// The four-token kernels give each token the single kernel's result bit for bit (the
+        /// batch invariance of the runtime rests on it), on random blocks and activation rows of
+        /// very different magnitudes.
+        #[test]
+        fn x4_kernels_equal_single_kernel_bits(seed in any::<u64>(), blocks in 1usize..12, which in 0usize..6) {
+            let ty = [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4K, GgmlType::Q6K][which];
+            let Some(x4) = vec_dot_x4_fn(ty) else {
+                prop_assert!(!has_avx2(), "{} has no four-token kernel", ty.name());
+                return Ok(());
+            };
+            let n = ty.block_size() * blocks;
+            let mut rng = Rng(seed | 1);
+            let w = random_weights(ty, n, &mut rng);
+            let act_ty = vec_dot_type(ty);
+            let acts = [3.0, 3e-3, 3e3, 0.5].map(|scale| {
+                let mut q = vec![0u8; act_ty.bytes_for(n as u64).unwrap() as usize];
+                quantize_row(act_ty, &rng.floats(n, scale), &mut q).unwrap();
+                q
+            });
+            let single = vec_dot_fn(ty).unwrap();
+            let got = x4(&w, [&acts[0], &acts[1], &acts[2], &acts[3]], n);
+            for (k, act) in acts.iter().enumerate() {
+                let want = single(&w, act, n);
+                prop_assert_eq!(got[k].to_bits(), want.to_bits(), "{} n={} token {}: x4 {} single {}", ty.name(), n, k, got[k], want);
+            }
         }
     }
 
