@@ -45,6 +45,25 @@ pub type VecDotFn = fn(w: &[u8], act: &[u8], n: usize) -> f32;
 /// than four single dot products.
 pub type VecDotX4Fn = fn(w: &[u8], acts: [&[u8]; 4], n: usize) -> [f32; 4];
 
+/// `sum_b block(w_b, a_b)` over the `n / qk` block pairs of a weight row (`w_bytes` per block)
+/// and an activation row (`a_bytes` per block), added in block order: the frame every portable
+/// `vec_dot` shares, each module supplying only its block's term.
+pub(crate) fn sum_blocks(
+    w: &[u8],
+    act: &[u8],
+    n: usize,
+    qk: usize,
+    w_bytes: usize,
+    a_bytes: usize,
+    block: impl Fn(&[u8], &[u8]) -> f32,
+) -> f32 {
+    let nb = n / qk;
+    w[..nb * w_bytes]
+        .chunks_exact(w_bytes)
+        .zip(act[..nb * a_bytes].chunks_exact(a_bytes))
+        .fold(0.0, |sum, (bw, ba)| sum + block(bw, ba))
+}
+
 /// Every weight type the fast and exact paths can multiply (each has a [`vec_dot_fn`] and a
 /// [`dequantize_row`]).
 pub const WEIGHT_TYPES: [GgmlType; 9] = [

@@ -2,7 +2,7 @@
 //! `qs[j]`, element `j + 16` its high nibble, and `x = (nib - 8) * d`.
 //! Paired with [`super::q8_0`] activations.
 
-use super::{f16_at, q8_0};
+use super::{f16_at, q8_0, sum_blocks};
 
 /// Elements per block.
 pub const QK: usize = 32;
@@ -22,20 +22,13 @@ pub fn dequantize(src: &[u8], dst: &mut [f32]) {
 
 /// `sum_b d_w d_a sum_j (nib_j - 8) q_j` of a Q4_0 row with a Q8_0 row of `n` elements.
 pub fn vec_dot_q8_0(w: &[u8], act: &[u8], n: usize) -> f32 {
-    let nb = n / QK;
-    let (w, act) = (&w[..nb * BLOCK_BYTES], &act[..nb * q8_0::BLOCK_BYTES]);
-    let mut sum = 0.0f32;
-    for (bw, ba) in w
-        .chunks_exact(BLOCK_BYTES)
-        .zip(act.chunks_exact(q8_0::BLOCK_BYTES))
-    {
+    sum_blocks(w, act, n, QK, BLOCK_BYTES, q8_0::BLOCK_BYTES, |bw, ba| {
         let q8 = &ba[2..];
         let mut sumi = 0i32;
         for (j, &q) in bw[2..].iter().enumerate() {
             sumi += ((q & 0x0F) as i32 - 8) * q8[j] as i8 as i32
                 + ((q >> 4) as i32 - 8) * q8[j + 16] as i8 as i32;
         }
-        sum += f16_at(bw, 0) * f16_at(ba, 0) * sumi as f32;
-    }
-    sum
+        f16_at(bw, 0) * f16_at(ba, 0) * sumi as f32
+    })
 }

@@ -3,7 +3,7 @@
 //! Paired with [`super::q8_1`] activations, whose stored `s = d_a * sum q_a` carries the
 //! min term: `sum_j (nib_j d + m) q_j d_a = d d_a sum_j nib_j q_j + m s`.
 
-use super::{f16_at, q8_1};
+use super::{f16_at, q8_1, sum_blocks};
 
 /// Elements per block.
 pub const QK: usize = 32;
@@ -23,20 +23,13 @@ pub fn dequantize(src: &[u8], dst: &mut [f32]) {
 
 /// `sum_b (d_w d_a sum_j nib_j q_j + m_w s_a)` of a Q4_1 row with a Q8_1 row of `n` elements.
 pub fn vec_dot_q8_1(w: &[u8], act: &[u8], n: usize) -> f32 {
-    let nb = n / QK;
-    let (w, act) = (&w[..nb * BLOCK_BYTES], &act[..nb * q8_1::BLOCK_BYTES]);
-    let mut sum = 0.0f32;
-    for (bw, ba) in w
-        .chunks_exact(BLOCK_BYTES)
-        .zip(act.chunks_exact(q8_1::BLOCK_BYTES))
-    {
+    sum_blocks(w, act, n, QK, BLOCK_BYTES, q8_1::BLOCK_BYTES, |bw, ba| {
         let q8 = &ba[4..];
         let mut sumi = 0i32;
         for (j, &q) in bw[4..].iter().enumerate() {
             sumi +=
                 (q & 0x0F) as i32 * q8[j] as i8 as i32 + (q >> 4) as i32 * q8[j + 16] as i8 as i32;
         }
-        sum += f16_at(bw, 0) * f16_at(ba, 0) * sumi as f32 + f16_at(bw, 2) * f16_at(ba, 2);
-    }
-    sum
+        f16_at(bw, 0) * f16_at(ba, 0) * sumi as f32 + f16_at(bw, 2) * f16_at(ba, 2)
+    })
 }

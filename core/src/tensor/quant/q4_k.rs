@@ -6,7 +6,7 @@
 //! nibbles and sub-block `2c + 1` in the high nibbles (element `64c + l` and `64c + 32 + l` in
 //! byte `32c + l`). Paired with [`super::q8_k`] activations.
 
-use super::{f16_at, f32_at, q8_k};
+use super::{f16_at, f32_at, q8_k, sum_blocks};
 
 /// Elements per super-block.
 pub const QK: usize = 256;
@@ -66,13 +66,7 @@ pub fn dequantize(src: &[u8], dst: &mut [f32]) {
 /// Dot product of a Q4_K row with a Q8_K row of `n` elements:
 /// `sum_B d_a (d sum_j sc_j sum_l q_l q8_l - dmin sum_j m_j bsum_j)`, integer sums per super-block.
 pub fn vec_dot_q8_k(w: &[u8], act: &[u8], n: usize) -> f32 {
-    let nb = n / QK;
-    let (w, act) = (&w[..nb * BLOCK_BYTES], &act[..nb * q8_k::BLOCK_BYTES]);
-    let mut sum = 0.0f32;
-    for (bw, ba) in w
-        .chunks_exact(BLOCK_BYTES)
-        .zip(act.chunks_exact(q8_k::BLOCK_BYTES))
-    {
+    sum_blocks(w, act, n, QK, BLOCK_BYTES, q8_k::BLOCK_BYTES, |bw, ba| {
         let q = unpack(bw);
         let q8 = &ba[q8_k::QS..q8_k::BSUMS];
         let (sc, m) = scales_mins(&bw[SCALES..QS]);
@@ -85,7 +79,6 @@ pub fn vec_dot_q8_k(w: &[u8], act: &[u8], n: usize) -> f32 {
             summ += m[j] as i32 * (q8_k::bsum(ba, 2 * j) + q8_k::bsum(ba, 2 * j + 1));
         }
         let da = f32_at(ba, 0);
-        sum += da * f16_at(bw, 0) * sumi as f32 - da * f16_at(bw, 2) * summ as f32;
-    }
-    sum
+        da * f16_at(bw, 0) * sumi as f32 - da * f16_at(bw, 2) * summ as f32
+    })
 }

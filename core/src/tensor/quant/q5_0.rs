@@ -3,7 +3,7 @@
 //! `qs[j]` and bit `j + 16` of `qh`; `x = ((nib | hbit << 4) - 16) * d`.
 //! Paired with [`super::q8_0`] activations.
 
-use super::{f16_at, q8_0};
+use super::{f16_at, q8_0, sum_blocks};
 
 /// Elements per block.
 pub const QK: usize = 32;
@@ -34,13 +34,7 @@ pub fn dequantize(src: &[u8], dst: &mut [f32]) {
 
 /// `sum_b d_w d_a sum_j q5_j q8_j` of a Q5_0 row with a Q8_0 row of `n` elements.
 pub fn vec_dot_q8_0(w: &[u8], act: &[u8], n: usize) -> f32 {
-    let nb = n / QK;
-    let (w, act) = (&w[..nb * BLOCK_BYTES], &act[..nb * q8_0::BLOCK_BYTES]);
-    let mut sum = 0.0f32;
-    for (bw, ba) in w
-        .chunks_exact(BLOCK_BYTES)
-        .zip(act.chunks_exact(q8_0::BLOCK_BYTES))
-    {
+    sum_blocks(w, act, n, QK, BLOCK_BYTES, q8_0::BLOCK_BYTES, |bw, ba| {
         let qh = u32::from_le_bytes([bw[2], bw[3], bw[4], bw[5]]);
         let q8 = &ba[2..];
         let mut sumi = 0i32;
@@ -48,7 +42,6 @@ pub fn vec_dot_q8_0(w: &[u8], act: &[u8], n: usize) -> f32 {
             let (lo, hi) = pair(bw, qh, j);
             sumi += lo * q8[j] as i8 as i32 + hi * q8[j + 16] as i8 as i32;
         }
-        sum += f16_at(bw, 0) * f16_at(ba, 0) * sumi as f32;
-    }
-    sum
+        f16_at(bw, 0) * f16_at(ba, 0) * sumi as f32
+    })
 }

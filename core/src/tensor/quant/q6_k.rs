@@ -6,7 +6,7 @@
 //! of `ql[64h + 32(k & 1) + l]` and bits `2k, 2k + 1` of `qh[32h + l]`.
 //! Paired with [`super::q8_k`] activations.
 
-use super::{f16_at, f32_at, q8_k};
+use super::{f16_at, f32_at, q8_k, sum_blocks};
 
 /// Elements per super-block.
 pub const QK: usize = 256;
@@ -52,13 +52,7 @@ pub fn dequantize(src: &[u8], dst: &mut [f32]) {
 /// Dot product of a Q6_K row with a Q8_K row of `n` elements:
 /// `sum_B d_a d sum_i sc_i sum_l (q_l - 32) q8_l`, an integer sum per super-block.
 pub fn vec_dot_q8_k(w: &[u8], act: &[u8], n: usize) -> f32 {
-    let nb = n / QK;
-    let (w, act) = (&w[..nb * BLOCK_BYTES], &act[..nb * q8_k::BLOCK_BYTES]);
-    let mut sum = 0.0f32;
-    for (bw, ba) in w
-        .chunks_exact(BLOCK_BYTES)
-        .zip(act.chunks_exact(q8_k::BLOCK_BYTES))
-    {
+    sum_blocks(w, act, n, QK, BLOCK_BYTES, q8_k::BLOCK_BYTES, |bw, ba| {
         let q = unpack(bw);
         let q8 = &ba[q8_k::QS..q8_k::BSUMS];
         let mut sumi = 0i32;
@@ -68,7 +62,6 @@ pub fn vec_dot_q8_k(w: &[u8], act: &[u8], n: usize) -> f32 {
                 .sum();
             sumi += bw[SCALES + i] as i8 as i32 * s;
         }
-        sum += f32_at(ba, 0) * f16_at(bw, D) * sumi as f32;
-    }
-    sum
+        f32_at(ba, 0) * f16_at(bw, D) * sumi as f32
+    })
 }

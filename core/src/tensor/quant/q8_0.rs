@@ -2,7 +2,7 @@
 //! (token embeddings, output projections) and the activation type paired with Q4_0, Q5_0 and
 //! Q8_0 weights.
 
-use super::{abs_max, f16_at, nearest_int, put_f16};
+use super::{abs_max, f16_at, nearest_int, put_f16, sum_blocks};
 
 /// Elements per block.
 pub const QK: usize = 32;
@@ -34,19 +34,12 @@ pub fn dequantize(src: &[u8], dst: &mut [f32]) {
 
 /// `sum_b d_w d_a sum_j q_w,j q_a,j` of a Q8_0 row with a Q8_0 row of `n` elements.
 pub fn vec_dot_q8_0(w: &[u8], act: &[u8], n: usize) -> f32 {
-    let nb = n / QK;
-    let (w, act) = (&w[..nb * BLOCK_BYTES], &act[..nb * BLOCK_BYTES]);
-    let mut sum = 0.0f32;
-    for (bw, ba) in w
-        .chunks_exact(BLOCK_BYTES)
-        .zip(act.chunks_exact(BLOCK_BYTES))
-    {
+    sum_blocks(w, act, n, QK, BLOCK_BYTES, BLOCK_BYTES, |bw, ba| {
         let sumi: i32 = bw[2..]
             .iter()
             .zip(&ba[2..])
             .map(|(&x, &y)| x as i8 as i32 * y as i8 as i32)
             .sum();
-        sum += f16_at(bw, 0) * f16_at(ba, 0) * sumi as f32;
-    }
-    sum
+        f16_at(bw, 0) * f16_at(ba, 0) * sumi as f32
+    })
 }
