@@ -209,12 +209,7 @@ def main(argv):
     if argv[1:] == ["--choose-excerpt"]:
         choose_excerpt()
         return
-    keys = argv[1:] or list(env.MODELS)
-    os.makedirs(REF_DIR, exist_ok=True)
-    for key in keys:
-        if key not in env.MODELS:
-            raise SystemExit(f"unknown model {key!r}; one of {list(env.MODELS)}")
-        run(key)
+    env.run_for_models(argv, run, REF_DIR)
 
 
 if __name__ == "__main__":

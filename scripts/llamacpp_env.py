@@ -82,3 +82,15 @@ def sha256_file(path):
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def run_for_models(argv, run, out_dir):
+    """Calls `run(key)` for each model key named in argv[1:] (all of MODELS when none), after
+    creating `out_dir`; an unknown key stops with the list of known ones."""
+    keys = argv[1:] or list(MODELS)
+    for key in keys:
+        if key not in MODELS:
+            raise SystemExit(f"unknown model {key!r}; one of {list(MODELS)}")
+    os.makedirs(out_dir, exist_ok=True)
+    for key in keys:
+        run(key)

@@ -281,12 +281,7 @@ def run(key):
 
 
 def main(argv):
-    keys = argv[1:] or list(env.MODELS)
-    os.makedirs(REF_DIR, exist_ok=True)
-    for key in keys:
-        if key not in env.MODELS:
-            raise SystemExit(f"unknown model {key!r}; one of {list(env.MODELS)}")
-        run(key)
+    env.run_for_models(argv, run, REF_DIR)
 
 
 if __name__ == "__main__":
