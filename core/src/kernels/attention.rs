@@ -101,6 +101,24 @@ mod tests {
         out
     }
 
+    /// Places the rows of `k` and `v` at the `visible` slots of the caches `big_k` and `big_v`
+    /// (whose other slots hold whatever the caller filled them with).
+    fn scatter(
+        k: &[f32],
+        v: &[f32],
+        visible: &[u32],
+        kv_dim: usize,
+        mut big_k: Vec<f32>,
+        mut big_v: Vec<f32>,
+    ) -> (Vec<f32>, Vec<f32>) {
+        for (src, &dst) in visible.iter().enumerate() {
+            let d = dst as usize * kv_dim;
+            big_k[d..d + kv_dim].copy_from_slice(&k[src * kv_dim..(src + 1) * kv_dim]);
+            big_v[d..d + kv_dim].copy_from_slice(&v[src * kv_dim..(src + 1) * kv_dim]);
+        }
+        (big_k, big_v)
+    }
+
     #[test]
     fn matches_f64_reference_with_gqa_mha_and_mqa() {
         let mut rng = TestRng::new(21);
@@ -142,8 +160,7 @@ mod tests {
         for seed in 0..4u64 {
             let mut r = TestRng::new(100 + seed);
             let total = n_vis + 50;
-            let mut big_k = vec![f32::NAN; total * kv_dim];
-            let mut big_v: Vec<f32> = r.vec(total * kv_dim).iter().map(|x| x * 1e30).collect();
+            let garbage: Vec<f32> = r.vec(total * kv_dim).iter().map(|x| x * 1e30).collect();
             // Choose which slots are visible: n_vis of the `total`, positions varying per seed.
             let mut slots: Vec<u32> = (0..total as u32).collect();
             for i in (1..total).rev() {
@@ -151,11 +168,14 @@ mod tests {
             }
             let mut visible = slots[..n_vis].to_vec();
             visible.sort_unstable();
-            for (src, &dst) in visible.iter().enumerate() {
-                let d = dst as usize * kv_dim;
-                big_k[d..d + kv_dim].copy_from_slice(&k[src * kv_dim..(src + 1) * kv_dim]);
-                big_v[d..d + kv_dim].copy_from_slice(&v[src * kv_dim..(src + 1) * kv_dim]);
-            }
+            let (big_k, big_v) = scatter(
+                &k,
+                &v,
+                &visible,
+                kv_dim,
+                vec![f32::NAN; total * kv_dim],
+                garbage,
+            );
             let mut out = vec![0f32; nh * hd];
             attention_row(&q, &big_k, &big_v, &visible, nh, nkv, hd, &mut out);
             assert!(
@@ -227,13 +247,14 @@ mod tests {
                 }
                 let visible: Vec<u32> =
                     (0..total as u32).filter(|&j| !hidden[j as usize]).collect();
-                let mut big_k = vec![f32::NAN; total * kv_dim];
-                let mut big_v = vec![f32::INFINITY; total * kv_dim];
-                for (src, &dst) in visible.iter().enumerate() {
-                    let d = dst as usize * kv_dim;
-                    big_k[d..d + kv_dim].copy_from_slice(&k[src * kv_dim..(src + 1) * kv_dim]);
-                    big_v[d..d + kv_dim].copy_from_slice(&v[src * kv_dim..(src + 1) * kv_dim]);
-                }
+                let (big_k, big_v) = scatter(
+                    &k,
+                    &v,
+                    &visible,
+                    kv_dim,
+                    vec![f32::NAN; total * kv_dim],
+                    vec![f32::INFINITY; total * kv_dim],
+                );
                 let mut out = vec![0f32; nh * hd];
                 attention_row(&q, &big_k, &big_v, &visible, nh, nkv, hd, &mut out);
                 prop_assert!(out.iter().zip(&expect).all(|(a, b)| a.to_bits() == b.to_bits()));
