@@ -1,0 +1,307 @@
+//! Hostile and unusual model files end in a clear error naming the one thing that is wrong,
+//! and the process lives on: a block count that no file of this size can hold (the review's
+//! 672-byte file asked for 1e8 layers and aborted on a 28.8 GB reservation), rows that are not
+//! whole quantization blocks, hyper-parameters the runtime does not implement, and a
+//! directory given as the model. The tiny llama they start from loads and runs.
+
+mod common;
+use llmcore as core_lib;
+#[path = "common/tiny_llama.rs"]
+mod tiny_llama;
+
+use common::{asset, QWEN_05B, SMOLLM2};
+use llmcore::io::gguf::{write_gguf, GgufFile, Value};
+use llmcore::io::Bytes;
+use llmcore::model::{LogitRows, Model, ModelConfig, Numerics, Session};
+use llmcore::tensor::GgmlType;
+use llmcore::Error;
+use std::sync::Arc;
+use tiny_llama::TinyLlama;
+
+fn load(bytes: Vec<u8>) -> llmcore::Result<Model> {
+    Model::from_gguf(GgufFile::parse(Bytes::from(bytes))?)
+}
+
+/// The error loading `bytes` gives, as displayed.
+fn load_err(bytes: Vec<u8>) -> String {
+    match load(bytes) {
+        Ok(_) => panic!("expected an error, the model loaded"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn tiny_llama_loads_from_memory_and_runs_both_numeric_paths() {
+    let model = Arc::new(load(TinyLlama::new().bytes()).unwrap());
+    assert_eq!(model.config.n_layer, tiny_llama::N_LAYER);
+    let ids = model.tokenizer().encode("ABC", false).unwrap();
+    assert_eq!(ids.len(), 3);
+    for numerics in [Numerics::Exact, Numerics::Fast] {
+        let mut s = Session::new(model.clone(), 0, numerics).unwrap();
+        let logits = s.eval(&ids, LogitRows::Last).unwrap();
+        assert_eq!(logits.len(), tiny_llama::VOCAB as usize);
+        assert!(logits.iter().all(|x| x.is_finite()), "{logits:?}");
+        assert!(
+            logits.iter().any(|&x| x != logits[0]),
+            "logits depend on the weights"
+        );
+    }
+}
+
+/// The review's case: the metadata a llama needs, one small embedding tensor, and a block
+/// count of 1e8 (the loader used to reserve 1e8 layers, ~28.8 GB, before looking for one).
+fn huge_block_count_file() -> Vec<u8> {
+    let u = Value::U32;
+    let md = [
+        ("general.architecture", Value::String("llama".into())),
+        ("llama.block_count", u(100_000_000)),
+        ("llama.context_length", u(64)),
+        ("llama.embedding_length", u(8)),
+        ("llama.feed_forward_length", u(16)),
+        ("llama.attention.head_count", u(2)),
+        ("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5)),
+        ("llama.vocab_size", u(4)),
+    ]
+    .map(|(k, v)| (k.to_string(), v));
+    let embd = vec![0u8; 4 * 8 * 4];
+    write_gguf(
+        &md,
+        &[("token_embd.weight".into(), vec![8, 4], GgmlType::F32, &embd)],
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_block_count_the_file_cannot_hold_is_a_format_error() {
+    let bytes = huge_block_count_file();
+    assert!(bytes.len() < 1024, "{} bytes", bytes.len());
+    let f = GgufFile::parse(Bytes::from(bytes.clone())).unwrap();
+    let at = f.value_offset("llama.block_count").unwrap();
+    match load(bytes) {
+        Err(Error::Format {
+            format: "GGUF",
+            offset,
+            message,
+        }) => {
+            assert_eq!(offset, at);
+            assert!(
+                message.contains("llama.block_count: 100000000 layers")
+                    && message.contains("holds 1 tensors"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a format error, got {:?}", other.err()),
+    }
+    // The same through the tiny llama, and a block count of 0 (nothing would bound the MLP
+    // width the forward pass allocates for).
+    let e = load_err(
+        TinyLlama::new()
+            .set("llama.block_count", Value::U32(u32::MAX))
+            .bytes(),
+    );
+    assert!(e.contains("llama.block_count: 4294967295 layers"), "{e}");
+    let e = load_err(
+        TinyLlama::new()
+            .set("llama.block_count", Value::U32(0))
+            .bytes(),
+    );
+    assert!(e.contains("llama.block_count: 0 layers"), "{e}");
+    // More layers than the file has, but fewer than its tensors: the first missing one is named.
+    let e = load_err(
+        TinyLlama::new()
+            .set("llama.block_count", Value::U32(3))
+            .bytes(),
+    );
+    assert_eq!(e, "missing tensor 'blk.2.attn_norm.weight'");
+}
+
+#[test]
+fn rows_that_are_not_whole_blocks_are_a_format_error_at_parse_time() {
+    // ffn_down is Q8_0 [64, 32]; [48, 64] holds 96 whole blocks but rows of 48 elements,
+    // which used to pass the parser and fail later as an invalid argument.
+    let t = TinyLlama::new();
+    let at = t.dims_offset("blk.1.ffn_down.weight");
+    let mut bytes = t.bytes();
+    bytes[at..at + 8].copy_from_slice(&48u64.to_le_bytes());
+    bytes[at + 8..at + 16].copy_from_slice(&64u64.to_le_bytes());
+    let e = load_err(bytes);
+    assert!(e.starts_with("malformed GGUF at byte offset"), "{e}");
+    assert!(
+        e.contains("tensor 'blk.1.ffn_down.weight' has rows of 48 elements, not a whole number of q8_0 blocks of 32"),
+        "{e}"
+    );
+}
+
+/// `(key, value, what the error must say)` for hyper-parameters the runtime does not implement.
+fn unimplemented_hyper_parameters() -> Vec<(&'static str, Value, &'static str)> {
+    let s = |v: &str| Value::String(v.into());
+    vec![
+        (
+            "llama.rope.dimension_count",
+            Value::U32(4),
+            "llama.rope.dimension_count = 4, the head size is 8 (partial rotary",
+        ),
+        (
+            "llama.rope.dimension_count",
+            Value::U32(16),
+            "llama.rope.dimension_count = 16",
+        ),
+        (
+            "llama.rope.scaling.type",
+            s("yarn"),
+            "llama.rope.scaling.type = 'yarn'",
+        ),
+        (
+            "llama.rope.scaling.factor",
+            Value::F32(4.0),
+            "llama.rope.scaling.factor = 4 (rotary scaling",
+        ),
+        (
+            "llama.rope.scale_linear",
+            Value::F32(2.0),
+            "llama.rope.scale_linear = 2",
+        ),
+        (
+            "llama.rope.scaling.attn_factor",
+            Value::F32(1.2),
+            "hyper-parameter 'llama.rope.scaling.attn_factor'",
+        ),
+        (
+            "llama.attention.key_length",
+            Value::U32(16),
+            "llama.attention.key_length = 16, the head size is 8",
+        ),
+        (
+            "llama.attention.value_length",
+            Value::U32(4),
+            "llama.attention.value_length = 4",
+        ),
+        (
+            "llama.attention.sliding_window",
+            Value::U32(4096),
+            "hyper-parameter 'llama.attention.sliding_window'",
+        ),
+        (
+            "llama.attn_logit_softcapping",
+            Value::F32(50.0),
+            "hyper-parameter 'llama.attn_logit_softcapping'",
+        ),
+        (
+            "llama.final_logit_softcapping",
+            Value::F32(30.0),
+            "hyper-parameter 'llama.final_logit_softcapping'",
+        ),
+        (
+            "llama.expert_count",
+            Value::U32(8),
+            "llama.expert_count = 8 (mixture of experts",
+        ),
+        (
+            "llama.expert_used_count",
+            Value::U32(2),
+            "llama.expert_used_count = 2",
+        ),
+        (
+            "llama.attention.causal",
+            Value::Bool(false),
+            "llama.attention.causal = false",
+        ),
+        (
+            "llama.attention.layer_norm_epsilon",
+            Value::F32(1e-5),
+            "hyper-parameter 'llama.attention.layer_norm_epsilon'",
+        ),
+        (
+            "llama.embedding_scale",
+            Value::F32(12.0),
+            "hyper-parameter 'llama.embedding_scale'",
+        ),
+    ]
+}
+
+#[test]
+fn hyper_parameters_the_runtime_does_not_implement_are_rejected_by_name() {
+    for (key, value, says) in unimplemented_hyper_parameters() {
+        let e = load_err(TinyLlama::new().set(key, value).bytes());
+        assert!(e.starts_with("unsupported: "), "{key}: {e}");
+        assert!(e.contains(says), "{key}: {e}");
+    }
+    // A value of the wrong type is named as such.
+    let e = load_err(
+        TinyLlama::new()
+            .set("llama.rope.scaling.type", Value::U32(1))
+            .bytes(),
+    );
+    assert_eq!(
+        e,
+        "missing or mistyped metadata key 'llama.rope.scaling.type'"
+    );
+}
+
+#[test]
+fn hyper_parameters_that_restate_the_implemented_math_are_accepted() {
+    let t = TinyLlama::new()
+        .set("llama.rope.scaling.type", Value::String("none".into()))
+        .set("llama.rope.scaling.factor", Value::F32(1.0))
+        .set("llama.rope.scaling.original_context_length", Value::U32(64))
+        .set("llama.attention.key_length", Value::U32(8))
+        .set("llama.attention.value_length", Value::U32(8))
+        .set("llama.expert_count", Value::U32(0))
+        .set("llama.attention.causal", Value::Bool(true))
+        // Keys of another architecture say nothing about this one.
+        .set("qwen2.attention.sliding_window", Value::U32(4096));
+    assert!(load(t.bytes()).is_ok());
+}
+
+#[test]
+fn values_no_model_can_have_are_format_errors_naming_the_key() {
+    for (key, value, says) in [
+        (
+            "llama.rope.freq_base",
+            Value::F32(f32::NAN),
+            "llama.rope.freq_base: NaN",
+        ),
+        (
+            "llama.rope.freq_base",
+            Value::F32(-1.0),
+            "llama.rope.freq_base: -1",
+        ),
+        (
+            "llama.attention.layer_norm_rms_epsilon",
+            Value::F32(f32::INFINITY),
+            "llama.attention.layer_norm_rms_epsilon: inf",
+        ),
+        (
+            "llama.context_length",
+            Value::U32(0),
+            "llama.context_length: 0 tokens",
+        ),
+    ] {
+        let e = load_err(TinyLlama::new().set(key, value).bytes());
+        assert!(e.starts_with("malformed GGUF at byte offset"), "{key}: {e}");
+        assert!(e.contains(says), "{key}: {e}");
+    }
+}
+
+#[test]
+fn a_directory_is_named_as_a_directory() {
+    let dir = std::env::temp_dir();
+    match Model::open(&dir) {
+        Err(Error::Io { path, message }) => {
+            assert_eq!(path, dir.display().to_string());
+            assert_eq!(message, "is a directory, not a file");
+        }
+        Err(e) => panic!("expected an Io error, got {e}"),
+        Ok(_) => panic!("a directory loaded as a model"),
+    }
+}
+
+#[test]
+fn the_real_models_pass_the_hyper_parameter_check() {
+    // SmolLM2 states llama.rope.dimension_count = 64 (its head size); the Qwen files state none.
+    for rel in [SMOLLM2, QWEN_05B] {
+        let f = GgufFile::open(asset(rel)).unwrap();
+        let c = ModelConfig::from_gguf(&f).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        assert!(c.n_layer > 0);
+    }
+}
