@@ -166,14 +166,20 @@ impl TinyLlama {
         self
     }
 
-    /// The file's bytes.
-    pub fn bytes(&self) -> Vec<u8> {
+    /// The file's bytes, or the writer's error for metadata it refuses (a bad
+    /// `general.alignment`, an array of mixed types).
+    pub fn write(&self) -> crate::core_lib::Result<Vec<u8>> {
         let tensors: Vec<_> = self
             .tensors
             .iter()
             .map(|(n, d, t, b)| (n.clone(), d.clone(), *t, b.as_slice()))
             .collect();
-        write_gguf(&self.metadata, &tensors).expect("the tiny llama is a valid GGUF")
+        write_gguf(&self.metadata, &tensors)
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.write().expect("the tiny llama is a valid GGUF")
     }
 
     /// Byte offset of the first dimension of tensor `name` in [`TinyLlama::bytes`] (GGUF

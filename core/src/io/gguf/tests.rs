@@ -488,6 +488,12 @@ fn metadata_memory_is_bounded_by_the_file_size() {
     let v = write_gguf(&[("a".to_string(), Value::Array(small))], &[]).unwrap();
     assert!(parse_vec(v).is_ok());
     // ...but 2^17 elements would decode to 4 MiB, more than 8x the ~131 kB file + 1 MiB.
+    #[cfg(target_pointer_width = "64")]
+    assert_eq!(
+        core::mem::size_of::<Value>(),
+        32,
+        "the size METADATA_MEMORY_FACTOR's doc states"
+    );
     let big = vec![Value::U8(7); 1 << 17];
     let v = write_gguf(&[("a".to_string(), Value::Array(big))], &[]).unwrap();
     let limit = v.len() as u64 * METADATA_MEMORY_FACTOR + METADATA_MEMORY_SLACK;
