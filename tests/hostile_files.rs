@@ -10,10 +10,9 @@ use llmcore as core_lib;
 mod tiny_llama;
 
 use common::{asset, QWEN_05B, SMOLLM2};
-use llmcore::io::gguf::{write_gguf, GgufFile, Value};
+use llmcore::io::gguf::{GgufFile, Value};
 use llmcore::io::Bytes;
 use llmcore::model::{LogitRows, Model, ModelConfig, Numerics, Session};
-use llmcore::tensor::GgmlType;
 use llmcore::Error;
 use std::sync::Arc;
 use tiny_llama::TinyLlama;
@@ -48,32 +47,9 @@ fn tiny_llama_loads_from_memory_and_runs_both_numeric_paths() {
     }
 }
 
-/// The review's case: the metadata a llama needs, one small embedding tensor, and a block
-/// count of 1e8 (the loader used to reserve 1e8 layers, ~28.8 GB, before looking for one).
-fn huge_block_count_file() -> Vec<u8> {
-    let u = Value::U32;
-    let md = [
-        ("general.architecture", Value::String("llama".into())),
-        ("llama.block_count", u(100_000_000)),
-        ("llama.context_length", u(64)),
-        ("llama.embedding_length", u(8)),
-        ("llama.feed_forward_length", u(16)),
-        ("llama.attention.head_count", u(2)),
-        ("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5)),
-        ("llama.vocab_size", u(4)),
-    ]
-    .map(|(k, v)| (k.to_string(), v));
-    let embd = vec![0u8; 4 * 8 * 4];
-    write_gguf(
-        &md,
-        &[("token_embd.weight".into(), vec![8, 4], GgmlType::F32, &embd)],
-    )
-    .unwrap()
-}
-
 #[test]
 fn a_block_count_the_file_cannot_hold_is_a_format_error() {
-    let bytes = huge_block_count_file();
+    let bytes = tiny_llama::block_count_1e8();
     assert!(bytes.len() < 1024, "{} bytes", bytes.len());
     let f = GgufFile::parse(Bytes::from(bytes.clone())).unwrap();
     let at = f.value_offset("llama.block_count").unwrap();
@@ -117,14 +93,9 @@ fn a_block_count_the_file_cannot_hold_is_a_format_error() {
 
 #[test]
 fn rows_that_are_not_whole_blocks_are_a_format_error_at_parse_time() {
-    // ffn_down is Q8_0 [64, 32]; [48, 64] holds 96 whole blocks but rows of 48 elements,
-    // which used to pass the parser and fail later as an invalid argument.
-    let t = TinyLlama::new();
-    let at = t.dims_offset("blk.1.ffn_down.weight");
-    let mut bytes = t.bytes();
-    bytes[at..at + 8].copy_from_slice(&48u64.to_le_bytes());
-    bytes[at + 8..at + 16].copy_from_slice(&64u64.to_le_bytes());
-    let e = load_err(bytes);
+    // blk.1.ffn_down as [48, 64] of Q8_0: 96 whole blocks, but rows of 48 elements, which used
+    // to pass the parser and fail later as an invalid argument.
+    let e = load_err(tiny_llama::ragged_rows());
     assert!(e.starts_with("malformed GGUF at byte offset"), "{e}");
     assert!(
         e.contains("tensor 'blk.1.ffn_down.weight' has rows of 48 elements, not a whole number of q8_0 blocks of 32"),
@@ -303,5 +274,28 @@ fn the_real_models_pass_the_hyper_parameter_check() {
         let f = GgufFile::open(asset(rel)).unwrap();
         let c = ModelConfig::from_gguf(&f).unwrap_or_else(|e| panic!("{rel}: {e}"));
         assert!(c.n_layer > 0);
+    }
+}
+
+/// The seeds of the `model_load` fuzz target are these files (the valid tiny llama and the
+/// review's 1e8-layer file), so the fuzzer starts from a model that loads and runs;
+/// `LLMCORE_BLESS_SEEDS=1` rewrites them after a change to the builder.
+#[test]
+fn the_model_load_fuzz_seeds_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/model_load");
+    let bless = std::env::var_os("LLMCORE_BLESS_SEEDS").is_some();
+    for (name, bytes) in [
+        ("tiny_llama.gguf", TinyLlama::new().bytes()),
+        ("block_count_1e8.gguf", tiny_llama::block_count_1e8()),
+    ] {
+        let path = dir.join(name);
+        if bless {
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        assert!(
+            std::fs::read(&path).ok().as_deref() == Some(&bytes[..]),
+            "{} is stale: rerun with LLMCORE_BLESS_SEEDS=1",
+            path.display()
+        );
     }
 }

@@ -200,6 +200,40 @@ impl TinyLlama {
     }
 }
 
+/// The review's hostile file: the metadata a llama needs, one small embedding tensor, and a
+/// block count of 1e8 (the loader used to reserve 1e8 layers, 28.8 GB, and abort).
+pub fn block_count_1e8() -> Vec<u8> {
+    let u = Value::U32;
+    let md = [
+        ("general.architecture", Value::String("llama".into())),
+        ("llama.block_count", u(100_000_000)),
+        ("llama.context_length", u(64)),
+        ("llama.embedding_length", u(8)),
+        ("llama.feed_forward_length", u(16)),
+        ("llama.attention.head_count", u(2)),
+        ("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5)),
+        ("llama.vocab_size", u(4)),
+    ]
+    .map(|(k, v)| (k.to_string(), v));
+    let embd = vec![0u8; 4 * 8 * 4];
+    write_gguf(
+        &md,
+        &[("token_embd.weight".into(), vec![8, 4], GgmlType::F32, &embd)],
+    )
+    .expect("a valid GGUF")
+}
+
+/// The tiny llama with `blk.1.ffn_down.weight` (Q8_0 [64, 32]) declared [48, 64]: 96 whole
+/// blocks, but rows of 48 elements, not whole 32-element blocks.
+pub fn ragged_rows() -> Vec<u8> {
+    let t = TinyLlama::new();
+    let at = t.dims_offset("blk.1.ffn_down.weight");
+    let mut bytes = t.bytes();
+    bytes[at..at + 8].copy_from_slice(&48u64.to_le_bytes());
+    bytes[at + 8..at + 16].copy_from_slice(&64u64.to_le_bytes());
+    bytes
+}
+
 /// Encoded size of a metadata value.
 fn value_size(v: &Value) -> usize {
     match v {
