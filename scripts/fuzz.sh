@@ -20,7 +20,9 @@ for target in ${FUZZ_TARGETS:-gguf safetensors json model_load}; do
     echo "== fuzz $target for ${per_target}s"
     if ! cargo fuzz run "$target" "corpus/$target" "seeds/$target" -- \
         -max_total_time="$per_target" -print_final_stats=1 >"$log" 2>&1; then
-        tail -n 60 "$log"
+        # The panic message or sanitizer report first (the stack trace after it is long), then the end.
+        grep -m 3 -A 2 -E "panicked at|ERROR: (AddressSanitizer|libFuzzer)" "$log" || true
+        tail -n 25 "$log"
         echo "fuzz target $target FAILED (crash input, if any, is in fuzz/artifacts/$target/)"
         exit 1
     fi

@@ -12,7 +12,7 @@ mod tiny_llama;
 use common::{asset, QWEN_05B, SMOLLM2};
 use llmcore::io::gguf::{GgufFile, Value};
 use llmcore::io::Bytes;
-use llmcore::model::{LogitRows, Model, ModelConfig, Numerics, Session};
+use llmcore::model::{Arch, LogitRows, Model, ModelConfig, Numerics, Session};
 use llmcore::Error;
 use std::sync::Arc;
 use tiny_llama::TinyLlama;
@@ -30,20 +30,26 @@ fn load_err(bytes: Vec<u8>) -> String {
 }
 
 #[test]
-fn tiny_llama_loads_from_memory_and_runs_both_numeric_paths() {
-    let model = Arc::new(load(TinyLlama::new().bytes()).unwrap());
-    assert_eq!(model.config.n_layer, tiny_llama::N_LAYER);
-    let ids = model.tokenizer().encode("ABC", false).unwrap();
-    assert_eq!(ids.len(), 3);
-    for numerics in [Numerics::Exact, Numerics::Fast] {
-        let mut s = Session::new(model.clone(), 0, numerics).unwrap();
-        let logits = s.eval(&ids, LogitRows::Last).unwrap();
-        assert_eq!(logits.len(), tiny_llama::VOCAB as usize);
-        assert!(logits.iter().all(|x| x.is_finite()), "{logits:?}");
-        assert!(
-            logits.iter().any(|&x| x != logits[0]),
-            "logits depend on the weights"
-        );
+fn tiny_llama_and_qwen2_load_from_memory_and_run_both_numeric_paths() {
+    for (t, arch) in [
+        (TinyLlama::new(), Arch::Llama),
+        (TinyLlama::qwen2(), Arch::Qwen2),
+    ] {
+        let model = Arc::new(load(t.bytes()).unwrap());
+        assert_eq!(model.config.arch, arch);
+        assert_eq!(model.config.n_layer, tiny_llama::N_LAYER);
+        let ids = model.tokenizer().encode("ABC", false).unwrap();
+        assert_eq!(ids.len(), 3);
+        for numerics in [Numerics::Exact, Numerics::Fast] {
+            let mut s = Session::new(model.clone(), 0, numerics).unwrap();
+            let logits = s.eval(&ids, LogitRows::Last).unwrap();
+            assert_eq!(logits.len(), tiny_llama::VOCAB as usize);
+            assert!(logits.iter().all(|x| x.is_finite()), "{logits:?}");
+            assert!(
+                logits.iter().any(|&x| x != logits[0]),
+                "logits depend on the weights"
+            );
+        }
     }
 }
 
@@ -277,8 +283,36 @@ fn the_real_models_pass_the_hyper_parameter_check() {
     }
 }
 
-/// The seeds of the `model_load` fuzz target are these files (the valid tiny llama and the
-/// review's 1e8-layer file), so the fuzzer starts from a model that loads and runs;
+/// The tiny llama with every value of the F32 tensor `name` replaced by `v`.
+fn with_f32_tensor(name: &str, v: f32) -> Vec<u8> {
+    let mut t = TinyLlama::new();
+    let tensor = t.tensors.iter_mut().find(|x| x.0 == name).unwrap();
+    for c in tensor.3.chunks_mut(4) {
+        c.copy_from_slice(&v.to_le_bytes());
+    }
+    t.bytes()
+}
+
+#[test]
+fn degenerate_weights_run_without_a_panic() {
+    // Found by the model_load fuzz target: NaN weights make NaN activations, and subnormal
+    // norm gains make a block whose absolute maximum's reciprocal overflows to infinity; the
+    // 8-bit activation quantizer of the fast path asserted (in debug builds) neither occurs.
+    for bytes in [
+        with_f32_tensor("blk.0.attn_output.weight", f32::NAN),
+        with_f32_tensor("blk.0.attn_norm.weight", 1e-40),
+    ] {
+        let model = Arc::new(load(bytes).unwrap());
+        for numerics in [Numerics::Exact, Numerics::Fast] {
+            let mut s = Session::new(model.clone(), 0, numerics).unwrap();
+            let logits = s.eval(&[1, 2], LogitRows::All).unwrap();
+            assert_eq!(logits.len(), 2 * tiny_llama::VOCAB as usize);
+        }
+    }
+}
+
+/// The seeds of the `model_load` fuzz target are these files (the valid tiny llama and Qwen2
+/// and the review's 1e8-layer file), so the fuzzer starts from a model that loads and runs;
 /// `LLMCORE_BLESS_SEEDS=1` rewrites them after a change to the builder.
 #[test]
 fn the_model_load_fuzz_seeds_are_current() {
@@ -286,6 +320,7 @@ fn the_model_load_fuzz_seeds_are_current() {
     let bless = std::env::var_os("LLMCORE_BLESS_SEEDS").is_some();
     for (name, bytes) in [
         ("tiny_llama.gguf", TinyLlama::new().bytes()),
+        ("tiny_qwen2.gguf", TinyLlama::qwen2().bytes()),
         ("block_count_1e8.gguf", tiny_llama::block_count_1e8()),
     ] {
         let path = dir.join(name);

@@ -1,4 +1,4 @@
-//! Model loading on hostile files, as a property: mutations of the tiny llama (metadata values
+//! Model loading on hostile files, as a property: mutations of the tiny llama and Qwen2 (metadata values
 //! of any type, tensor dims, dim counts, types and offsets, raw header bytes, truncation) give
 //! `Ok` or a clean `Err` from parse -> config -> weights -> tokenizer, never a panic or an
 //! abort; a model that loads runs one forward pass to `Ok` or `Err`; and loading never
@@ -222,18 +222,30 @@ fn mutation(n_tensors: usize) -> impl Strategy<Value = Mutation> {
     ]
 }
 
-/// The tiny llama with `mutations` applied: metadata first (through the writer), then the byte
-/// patches on the written file at the fields they name.
-fn mutated(mutations: &[Mutation]) -> Vec<u8> {
-    let mut t = TinyLlama::new();
+/// The tiny llama (or, with `qwen2`, its Qwen2 twin, whose keys are `qwen2.*`) with
+/// `mutations` applied: metadata first (through the writer), then the byte patches on the
+/// written file at the fields they name.
+fn mutated(qwen2: bool, mutations: &[Mutation]) -> Vec<u8> {
+    let base = || {
+        if qwen2 {
+            TinyLlama::qwen2()
+        } else {
+            TinyLlama::new()
+        }
+    };
+    let mut t = base();
     for m in mutations {
         if let Mutation::Meta(k, v) = m {
-            t = t.set(KEYS[*k], v.clone());
+            let key = match KEYS[*k].strip_prefix("llama.") {
+                Some(rest) if qwen2 => format!("qwen2.{rest}"),
+                _ => KEYS[*k].to_string(),
+            };
+            t = t.set(&key, v.clone());
         }
     }
     // Metadata the writer refuses (a bad alignment, mixed arrays) is left out.
     let mut bytes = t.write().unwrap_or_else(|_| {
-        t = TinyLlama::new();
+        t = base();
         t.bytes()
     });
     let header_len = t.dims_offset(&t.tensors.last().unwrap().0) + 8 + 4 + 8;
@@ -307,8 +319,8 @@ proptest! {
     #![proptest_config(Config { cases: 3000, failure_persistence: None, ..Config::default() })]
 
     #[test]
-    fn mutated_tiny_llamas_load_or_fail_cleanly(mutations in mutations()) {
-        load_and_run(mutated(&mutations))?;
+    fn mutated_tiny_models_load_or_fail_cleanly(qwen2 in any::<bool>(), mutations in mutations()) {
+        load_and_run(mutated(qwen2, &mutations))?;
     }
 }
 

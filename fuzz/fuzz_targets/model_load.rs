@@ -5,7 +5,7 @@
 //! inside the input, so its work is bounded by the input's size.
 //!
 //! Seeds (fuzz/seeds/model_load/) are written by tests/hostile_files.rs from the tiny llama of
-//! tests/common/tiny_llama.rs: the valid model and the review's 1e8-layer file.
+//! tests/common/tiny_llama.rs: the valid llama and Qwen2 models and the review's 1e8-layer file.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use llmcore::io::{Bytes, GgufFile};

@@ -1,6 +1,6 @@
 //! A tiny but complete llama GGUF built with the project's writer, for tests that load models
 //! from hostile or unusual files: 2 layers, d_model 32, 4 heads of 8 (2 KV heads), MLP width
-//! 64, a 64-token byte-level vocabulary. Matrices are Q8_0 (`attn_output` F32), norms F32,
+//! 64, a 64-token byte-level vocabulary (and the same as a Qwen2, with Q/K/V biases). Matrices are Q8_0 (`attn_output` F32), norms F32,
 //! values from a fixed linear congruential sequence. Shared by the suite's tests, the CLI's
 //! and the C ABI's (each includes this file with `#[path]` and names the core crate
 //! `core_lib`), and written as the seed of the `model_load` fuzz target.
@@ -155,6 +155,36 @@ impl TinyLlama {
             norm(&mut rng),
         ));
         TinyLlama { metadata, tensors }
+    }
+
+    /// The same model as a Qwen2: `qwen2.*` keys, the `qwen2` pre-tokenizer, and Q/K/V biases
+    /// (F32) in every layer.
+    pub fn qwen2() -> TinyLlama {
+        let mut t = TinyLlama::new();
+        for (k, v) in &mut t.metadata {
+            if let Some(rest) = k.strip_prefix("llama.") {
+                *k = format!("qwen2.{rest}");
+            }
+            match k.as_str() {
+                "general.architecture" => *v = Value::String("qwen2".into()),
+                "tokenizer.ggml.pre" => *v = Value::String("qwen2".into()),
+                _ => {}
+            }
+        }
+        let mut rng = Lcg(2);
+        let kv = N_KV_HEAD * (D_MODEL / N_HEAD);
+        for l in 0..N_LAYER {
+            for (name, len) in [
+                ("attn_q.bias", D_MODEL),
+                ("attn_k.bias", kv),
+                ("attn_v.bias", kv),
+            ] {
+                let b = f32s((0..len).map(|_| 0.1 * rng.next()));
+                t.tensors
+                    .push((format!("blk.{l}.{name}"), vec![len], GgmlType::F32, b));
+            }
+        }
+        t
     }
 
     /// Sets `key` to `value`, replacing its value or appending the pair.
