@@ -253,7 +253,7 @@ fn mutated(qwen2: bool, mutations: &[Mutation]) -> Vec<u8> {
         let (name, dims, _, _) = &t.tensors[t_idx];
         (t.dims_offset(name), dims.len())
     };
-    let mut put = |bytes: &mut Vec<u8>, at: usize, b: &[u8]| {
+    let put = |bytes: &mut Vec<u8>, at: usize, b: &[u8]| {
         if at + b.len() <= bytes.len() {
             bytes[at..at + b.len()].copy_from_slice(b);
         }
