@@ -57,10 +57,10 @@ impl Bytes {
             path: path.display().to_string(),
             message: e.to_string(),
         };
-        let file = std::fs::File::open(path).map_err(io_err)?;
-        let meta = file.metadata().map_err(io_err)?;
+        // Checked before opening: mapping a directory fails with ENODEV ("No such device"),
+        // which names nothing, and opening a FIFO blocks until someone writes to it.
+        let meta = std::fs::metadata(path).map_err(io_err)?;
         if !meta.is_file() {
-            // Mapping a directory fails with ENODEV ("No such device"), which names nothing.
             let what = if meta.is_dir() {
                 "is a directory, not a file"
             } else {
@@ -71,7 +71,8 @@ impl Bytes {
                 message: what.to_string(),
             });
         }
-        if meta.len() == 0 {
+        let file = std::fs::File::open(path).map_err(io_err)?;
+        if file.metadata().map_err(io_err)?.len() == 0 {
             return Ok(Bytes::Owned(Vec::new()));
         }
         // SAFETY: the map is read-only and lives as long as `Bytes`; like every mmap-based
@@ -102,6 +103,10 @@ mod tests {
                 assert_eq!(path, dir.display().to_string());
                 assert_eq!(message, "is a directory, not a file");
             }
+            other => panic!("expected Io error, got {other:?}"),
+        }
+        match Bytes::map_file("/dev/null") {
+            Err(Error::Io { message, .. }) => assert_eq!(message, "is not a regular file"),
             other => panic!("expected Io error, got {other:?}"),
         }
         match Bytes::map_file(dir.join("absent.bin")) {
