@@ -638,8 +638,14 @@ llmc_status llmc_loglikelihood(const struct llmc_model *model, const llmc_token 
  * Loads a GGUF model (LLaMA or Qwen2 family; safetensors files are read with
  * `llmc_tensors_open`, the runtime runs GGUF only). The file is memory-mapped and must not be
  * modified while the model lives. On success `*out` receives a new handle to release with
- * `llmc_model_free`; on failure `*out` is left untouched (`LLMC_ERR_IO` for a missing file,
- * `LLMC_ERR_FORMAT` for a truncated or corrupted one, ...).
+ * `llmc_model_free`; on failure `*out` is left untouched: `LLMC_ERR_IO` for a missing file or
+ * a directory, `LLMC_ERR_FORMAT` for a truncated or corrupted one (including a count the file
+ * cannot hold, such as more layers than tensors, and tensor rows that are not whole
+ * quantization blocks), `LLMC_ERR_UNSUPPORTED` for an architecture or a hyper-parameter this
+ * runtime does not implement (partial rotary, rotary scaling, sliding window, experts, ...;
+ * the message names the key), `LLMC_ERR_MISSING_TENSOR` / `LLMC_ERR_SHAPE` for a tensor the
+ * model lacks or that has the wrong shape. No file makes the load allocate more than a small
+ * multiple of its size.
  */
 llmc_status llmc_model_load(const char *path, struct llmc_model **out);
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs each parser fuzz target (fuzz/: gguf, safetensors, json) for a bounded time.
+# Runs each fuzz target (fuzz/: the gguf, safetensors and json parsers, and model_load: parse ->
+# config -> weights -> tokenizer -> one forward pass) for a bounded time.
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 30)
 # cargo-fuzz needs nightly flags (-Zsanitizer=address); RUSTC_BOOTSTRAP=1 lets the stable
 # toolchain accept them. Installs cargo-fuzz if it is missing. New corpus entries go to the
@@ -14,12 +15,14 @@ fi
 export RUSTC_BOOTSTRAP=1
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-for target in ${FUZZ_TARGETS:-gguf safetensors json}; do
+for target in ${FUZZ_TARGETS:-gguf safetensors json model_load}; do
     mkdir -p "corpus/$target"
     echo "== fuzz $target for ${per_target}s"
     if ! cargo fuzz run "$target" "corpus/$target" "seeds/$target" -- \
         -max_total_time="$per_target" -print_final_stats=1 >"$log" 2>&1; then
-        tail -n 60 "$log"
+        # The panic message or sanitizer report first (the stack trace after it is long), then the end.
+        grep -m 3 -A 2 -E "panicked at|ERROR: (AddressSanitizer|libFuzzer)" "$log" || true
+        tail -n 25 "$log"
         echo "fuzz target $target FAILED (crash input, if any, is in fuzz/artifacts/$target/)"
         exit 1
     fi

@@ -96,6 +96,9 @@ static void test_bad_files(const char *model_path, const char *dir) {
     const char not_utf8[] = {'/', 'n', 'o', 'n', 'e', '/', (char)0xff, 0};
     EXPECT(llmc_model_load(not_utf8, &m), LLMC_ERR_IO, "/none/");
     CHECK(m == NULL);
+    /* A directory is named as one (mapping it used to fail with "No such device"). */
+    EXPECT(llmc_model_load(dir, &m), LLMC_ERR_IO, "is a directory, not a file");
+    CHECK(m == NULL);
 
     /* Truncated: the header of the real model cut inside its metadata, then inside its data. */
     const size_t head_len = 8 << 20; /* past the metadata, inside the tensor data */

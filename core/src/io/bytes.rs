@@ -45,7 +45,8 @@ impl core::fmt::Debug for Bytes {
 impl Bytes {
     /// Maps the file at `path` read-only. An empty file gives an empty owned buffer (a
     /// zero-length mapping is not portable). Errors are [`crate::Error::Io`] with the path and
-    /// the operating system's message.
+    /// the operating system's message, or "is a directory, not a file" (and "is not a regular
+    /// file" for a device or pipe) before trying to map such a path.
     ///
     /// The mapping assumes the file is not modified while it is mapped (as every mmap-based
     /// model loader does); a file truncated underneath the mapping faults on access.
@@ -56,6 +57,20 @@ impl Bytes {
             path: path.display().to_string(),
             message: e.to_string(),
         };
+        // Checked before opening: mapping a directory fails with ENODEV ("No such device"),
+        // which names nothing, and opening a FIFO blocks until someone writes to it.
+        let meta = std::fs::metadata(path).map_err(io_err)?;
+        if !meta.is_file() {
+            let what = if meta.is_dir() {
+                "is a directory, not a file"
+            } else {
+                "is not a regular file"
+            };
+            return Err(crate::Error::Io {
+                path: path.display().to_string(),
+                message: what.to_string(),
+            });
+        }
         let file = std::fs::File::open(path).map_err(io_err)?;
         if file.metadata().map_err(io_err)?.len() == 0 {
             return Ok(Bytes::Owned(Vec::new()));
@@ -71,6 +86,7 @@ impl Bytes {
 mod tests {
     use super::*;
     use crate::Error;
+    use alloc::string::ToString;
 
     #[test]
     fn map_file_reads_contents_and_reports_missing_path() {
@@ -82,6 +98,17 @@ mod tests {
         let empty = dir.join("empty.bin");
         std::fs::write(&empty, b"").unwrap();
         assert!(Bytes::map_file(&empty).unwrap().is_empty());
+        match Bytes::map_file(&dir) {
+            Err(Error::Io { path, message }) => {
+                assert_eq!(path, dir.display().to_string());
+                assert_eq!(message, "is a directory, not a file");
+            }
+            other => panic!("expected Io error, got {other:?}"),
+        }
+        match Bytes::map_file("/dev/null") {
+            Err(Error::Io { message, .. }) => assert_eq!(message, "is not a regular file"),
+            other => panic!("expected Io error, got {other:?}"),
+        }
         match Bytes::map_file(dir.join("absent.bin")) {
             Err(Error::Io { path, message }) => {
                 assert!(path.ends_with("absent.bin"));

@@ -14,7 +14,15 @@
 //!
 //! [`GgufFile::parse`] validates the whole header before returning, so later accessors never
 //! fail on offsets: every count is bounded by the bytes left before anything is allocated,
-//! every tensor's bytes lie inside the file and are aligned.
+//! every tensor's rows are whole blocks of its type, and its bytes lie inside the file and are
+//! aligned.
+//!
+//! Memory is bounded by the file, never by a number in it: vectors reserve at most
+//! [`PREALLOC_LIMIT`] elements ahead of reading them, and the decoded metadata (each value's
+//! in-memory [`Value`] plus a string's text) may take at most
+//! `METADATA_MEMORY_FACTOR x file length + METADATA_MEMORY_SLACK` bytes, so a file of small
+//! values (a 1-byte `u8` element decodes to a 32-byte `Value`) cannot make the reader allocate
+//! more than a small multiple of its own size.
 
 use super::bytes::Bytes;
 use crate::tensor::{GgmlType, WeightView};
@@ -40,9 +48,16 @@ const MIN_KV_SIZE: u64 = 13;
 /// Smallest encoded tensor info: empty name (8) + n_dims (4) + one dim (8) + type (4) + offset (8).
 const MIN_TENSOR_INFO_SIZE: u64 = 32;
 
+/// Decoded metadata may take this many bytes of memory per byte of the file, plus
+/// [`METADATA_MEMORY_SLACK`]: real files need under 4 (Qwen2.5's 152k-token vocabulary decodes
+/// to about 3x its encoded size), a file made only of `u8` arrays would need 32.
+pub const METADATA_MEMORY_FACTOR: u64 = 8;
+/// Bytes of decoded metadata every file may use whatever its size (small test files).
+pub const METADATA_MEMORY_SLACK: u64 = 1 << 20;
+
 /// Most elements reserved ahead of parsing them: beyond this, vectors grow as elements are
 /// actually read, so a count that merely fits the file never reserves memory by itself.
-const PREALLOC_LIMIT: u64 = 1 << 16;
+pub const PREALLOC_LIMIT: u64 = 1 << 16;
 
 fn prealloc<T>(n: u64) -> Vec<T> {
     Vec::with_capacity(n.min(PREALLOC_LIMIT) as usize)
@@ -142,9 +157,13 @@ impl TensorInfo {
         self.dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d))
     }
 
-    /// Bytes of the tensor's data, `None` on overflow or if the element count is not a
-    /// whole number of blocks.
+    /// Bytes of the tensor's data, `None` on overflow or if a row (`dims[0]` elements) is not
+    /// a whole number of blocks (ggml quantizes each row on its own).
     pub fn n_bytes(&self) -> Option<u64> {
+        let row = *self.dims.first()?;
+        if !row.is_multiple_of(self.ty.block_size() as u64) {
+            return None;
+        }
         self.ty.bytes_for(self.n_elements()?)
     }
 }
@@ -161,6 +180,8 @@ pub struct GgufFile {
     data_offset: u64,
     alignment: u64,
     by_name: BTreeMap<String, usize>,
+    /// File offset of each metadata value, parallel to `metadata`.
+    value_offsets: Vec<u64>,
 }
 
 /// Bounds-checked little-endian reader that turns every failure into a GGUF format error at
@@ -168,6 +189,8 @@ pub struct GgufFile {
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Bytes of memory the metadata values decoded so far may still take.
+    memory_left: u64,
 }
 
 fn err(at: usize, message: impl Into<String>) -> Error {
@@ -247,8 +270,23 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Charges `bytes` of decoded memory against the file's budget.
+    fn charge(&mut self, at: usize, bytes: u64) -> Result<()> {
+        self.memory_left = self.memory_left.checked_sub(bytes).ok_or_else(|| {
+            err(
+                at,
+                format!(
+                    "metadata would decode to more than {METADATA_MEMORY_FACTOR}x the file's {} bytes (+{METADATA_MEMORY_SLACK})",
+                    self.buf.len()
+                ),
+            )
+        })?;
+        Ok(())
+    }
+
     fn value(&mut self, ty: u32, depth: usize) -> Result<Value> {
         let at = self.pos;
+        self.charge(at, core::mem::size_of::<Value>() as u64)?;
         Ok(match ty {
             0 => Value::U8(self.array::<1>("u8 value")?[0]),
             1 => Value::I8(self.array::<1>("i8 value")?[0] as i8),
@@ -262,7 +300,11 @@ impl<'a> Reader<'a> {
                 1 => Value::Bool(true),
                 b => return Err(err(at, format!("bool value {b} is neither 0 nor 1"))),
             },
-            8 => Value::String(self.string("string value")?),
+            8 => {
+                let s = self.string("string value")?;
+                self.charge(at, s.len() as u64)?;
+                Value::String(s)
+            }
             9 => {
                 if depth >= MAX_ARRAY_DEPTH {
                     return Err(err(
@@ -293,7 +335,14 @@ impl GgufFile {
     /// with format "GGUF" and the byte offset of the problem, except version 1 files which
     /// give [`Error::Unsupported`].
     pub fn parse(data: Bytes) -> Result<GgufFile> {
-        let mut r = Reader { buf: &data, pos: 0 };
+        let file_len = data.len() as u64;
+        let mut r = Reader {
+            buf: &data,
+            pos: 0,
+            memory_left: file_len
+                .saturating_mul(METADATA_MEMORY_FACTOR)
+                .saturating_add(METADATA_MEMORY_SLACK),
+        };
         if r.array::<4>("magic")? != *MAGIC {
             return Err(err(0, "bad magic, expected \"GGUF\""));
         }
@@ -321,6 +370,7 @@ impl GgufFile {
         }
 
         let mut metadata = prealloc(kv_count);
+        let mut value_offsets = prealloc(kv_count);
         let mut keys = BTreeMap::new();
         let mut alignment = DEFAULT_ALIGNMENT;
         for _ in 0..kv_count {
@@ -348,6 +398,7 @@ impl GgufFile {
                 };
             }
             metadata.push((key, value));
+            value_offsets.push(value_at as u64);
         }
 
         let mut tensors = prealloc(tensor_count);
@@ -380,6 +431,17 @@ impl GgufFile {
                     format!("tensor '{name}' has unknown GGML type id {ty_id}"),
                 )
             })?;
+            if !dims[0].is_multiple_of(ty.block_size() as u64) {
+                return Err(err(
+                    n_dims_at,
+                    format!(
+                        "tensor '{name}' has rows of {} elements, not a whole number of {} blocks of {}",
+                        dims[0],
+                        ty.name(),
+                        ty.block_size()
+                    ),
+                ));
+            }
             let offset_at = r.pos;
             let offset = r.u64("tensor offset")?;
             let info = TensorInfo {
@@ -394,15 +456,11 @@ impl GgufFile {
                     format!("tensor '{}' element count overflows", info.name),
                 )
             })?;
+            // Whole rows of blocks were checked above, so only the byte count can overflow.
             let size = ty.bytes_for(n).ok_or_else(|| {
                 err(
                     n_dims_at,
-                    format!(
-                        "tensor '{}' has {n} elements, not a whole number of {} blocks of {}",
-                        info.name,
-                        ty.name(),
-                        ty.block_size()
-                    ),
+                    format!("tensor '{}' byte size overflows", info.name),
                 )
             })?;
             if offset % alignment != 0 {
@@ -419,7 +477,6 @@ impl GgufFile {
         }
 
         let header_end = r.pos as u64;
-        let file_len = data.len() as u64;
         let data_offset = header_end.div_ceil(alignment) * alignment;
         if !tensors.is_empty() && data_offset > file_len {
             return Err(err(
@@ -452,6 +509,7 @@ impl GgufFile {
             data_offset,
             alignment,
             by_name,
+            value_offsets,
         })
     }
 
@@ -464,6 +522,12 @@ impl GgufFile {
     /// The metadata value for `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Byte offset in the file of the value of `key` (for errors about that value).
+    pub fn value_offset(&self, key: &str) -> Option<u64> {
+        let i = self.metadata.iter().position(|(k, _)| k == key)?;
+        Some(self.value_offsets[i])
     }
 
     fn missing(key: &str) -> Error {
@@ -547,9 +611,14 @@ impl GgufFile {
             .collect()
     }
 
+    /// Index in [`GgufFile::tensors`] of the tensor named `name`.
+    pub fn tensor_index(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
     /// The info of the tensor named `name`.
     pub fn tensor_info(&self, name: &str) -> Option<&TensorInfo> {
-        self.by_name.get(name).map(|&i| &self.tensors[i])
+        self.tensor_index(name).map(|i| &self.tensors[i])
     }
 
     /// The bytes of a tensor, borrowed from the file. For an info of this file the range was

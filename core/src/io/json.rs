@@ -7,6 +7,11 @@
 //! value overflows an `f64` are rejected (RFC 8259 section 9 lets a parser limit the range).
 //! Objects keep their members in document order, duplicates included; [`Json::get`] returns the
 //! first.
+//!
+//! Memory is bounded by the text: every value spends at least 2 bytes of it (`0,`) on a 32-byte
+//! [`Json`], every object member at least 5 (`"":0,`) on a 56-byte pair, and a decoded string
+//! is never longer than its escaped form, so a parsed document takes at most 16 bytes per byte
+//! of text (twice that while its vectors grow).
 
 use crate::{Error, Result};
 use alloc::{format, string::String, vec::Vec};
@@ -546,6 +551,14 @@ mod tests {
         assert_eq!(err_offset("1 2"), 2);
         assert_eq!(err_offset("[] x"), 3);
         assert_eq!(err_offset("// c\n1"), 0);
+    }
+
+    /// The sizes the module's memory bound is stated with.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn value_sizes_are_as_the_memory_bound_says() {
+        assert_eq!(core::mem::size_of::<Json>(), 32);
+        assert_eq!(core::mem::size_of::<(String, Json)>(), 56);
     }
 
     #[test]

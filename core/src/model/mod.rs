@@ -34,7 +34,13 @@ pub struct Model {
 }
 
 impl Model {
-    /// Builds a model from a parsed GGUF file, checking every tensor it needs.
+    /// Builds a model from a parsed GGUF file, checking every tensor it needs. A file held in
+    /// memory loads with `Model::from_gguf(GgufFile::parse(Bytes::from(bytes))?)`.
+    ///
+    /// Any file gives `Ok` or an [`crate::Error`] naming what is wrong, never a panic, and
+    /// nothing is sized by a number the file does not back with bytes (see
+    /// [`ModelConfig::from_gguf`] and [`crate::io::gguf`]); `fuzz/fuzz_targets/model_load.rs`
+    /// and `tests/model_load_prop.rs` check this.
     pub fn from_gguf(file: GgufFile) -> Result<Model> {
         let config = ModelConfig::from_gguf(&file)?;
         let weights = Weights::resolve(&file, &config)?;
@@ -49,7 +55,8 @@ impl Model {
         })
     }
 
-    /// Memory-maps and loads a GGUF model.
+    /// Memory-maps and loads a GGUF model. A path that is a directory (or not a regular file)
+    /// is an [`crate::Error::Io`] saying so, naming the path.
     #[cfg(feature = "std")]
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Model> {
         Model::from_gguf(GgufFile::open(path)?)

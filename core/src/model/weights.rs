@@ -25,9 +25,7 @@ impl WeightRef {
     /// Looks up `name` and checks it is `rows` x `cols`.
     fn resolve(file: &GgufFile, name: &str, rows: usize, cols: usize) -> Result<Self> {
         let index = file
-            .tensors
-            .iter()
-            .position(|t| t.name == name)
+            .tensor_index(name)
             .ok_or_else(|| Error::MissingTensor(String::from(name)))?;
         let dims = &file.tensors[index].dims;
         if dims.len() != 2 || dims[0] != cols as u64 || dims[1] != rows as u64 {
@@ -116,6 +114,8 @@ impl Weights {
         } else {
             token_embd
         };
+        // `n_layer` is at most the file's tensor count (checked by `ModelConfig::from_gguf`),
+        // so this reservation is bounded by the file's size.
         let mut layers = Vec::with_capacity(cfg.n_layer);
         for l in 0..cfg.n_layer {
             let n = |s: &str| format!("blk.{l}.{s}");

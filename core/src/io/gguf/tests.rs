@@ -329,6 +329,24 @@ fn tensor_dims_are_checked() {
     assert_eq!(err_offset(v), 95);
     // dims [8, 2] of Q8_0: not a whole number of 32-element blocks.
     assert_eq!(err_offset(patch(sample(), 99, &8u64.to_le_bytes())), 95);
+    // dims [48, 2] of Q8_0: 96 elements are 3 whole blocks, but a row of 48 is not; the error
+    // names the tensor at parse time rather than surfacing when a row is read.
+    match parse_vec(patch(
+        patch(sample(), 99, &48u64.to_le_bytes()),
+        107,
+        &2u64.to_le_bytes(),
+    )) {
+        Err(Error::Format {
+            offset: 95,
+            message,
+            ..
+        }) => assert!(
+            message.contains("tensor 'a' has rows of 48 elements")
+                && message.contains("q8_0 blocks of 32"),
+            "{message}"
+        ),
+        other => panic!("expected a format error for tensor 'a', got {other:?}"),
+    }
     // dims [2^62] of F32: the element count fits but the byte size overflows.
     assert_eq!(
         err_offset(patch(sample(), 140, &(1u64 << 62).to_le_bytes())),
@@ -451,4 +469,51 @@ fn weight_rejects_true_3d_tensors() {
         .map(|w| (w.rows, w.cols))
         .unwrap();
     assert_eq!(w, (2, 2));
+}
+
+#[test]
+fn writer_refuses_rows_that_are_not_whole_blocks() {
+    let bytes = [0u8; 3 * 34];
+    let e = write_gguf(&[], &[("w".into(), vec![48, 2], GgmlType::Q8_0, &bytes)]).unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidArgument(ref m) if m.contains("'w'")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn metadata_memory_is_bounded_by_the_file_size() {
+    // One u8 array: 1 encoded byte per element, 32 bytes decoded. Under the slack it loads...
+    let small = vec![Value::U8(7); 1000];
+    let v = write_gguf(&[("a".to_string(), Value::Array(small))], &[]).unwrap();
+    assert!(parse_vec(v).is_ok());
+    // ...but 2^17 elements would decode to 4 MiB, more than 8x the ~131 kB file + 1 MiB.
+    #[cfg(target_pointer_width = "64")]
+    assert_eq!(
+        core::mem::size_of::<Value>(),
+        32,
+        "the size METADATA_MEMORY_FACTOR's doc states"
+    );
+    let big = vec![Value::U8(7); 1 << 17];
+    let v = write_gguf(&[("a".to_string(), Value::Array(big))], &[]).unwrap();
+    let limit = v.len() as u64 * METADATA_MEMORY_FACTOR + METADATA_MEMORY_SLACK;
+    assert!((1u64 << 17) * core::mem::size_of::<Value>() as u64 > limit);
+    match parse_vec(v) {
+        Err(Error::Format { message, .. }) => {
+            assert!(
+                message.contains("metadata would decode to more than"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a format error, got {other:?}"),
+    }
+}
+
+#[test]
+fn value_offsets_point_at_the_values() {
+    let f = parse_vec(sample()).unwrap();
+    assert_eq!(f.value_offset("general.architecture"), Some(56));
+    assert_eq!(f.value_offset("n"), Some(82));
+    assert_eq!(f.value_offset("absent"), None);
+    assert_eq!(f.tensor_index("b"), Some(1));
 }

@@ -264,10 +264,15 @@ fn abs_max(x: &[f32]) -> f32 {
 
 /// `x` rounded to the nearest integer, ties to even (what `_mm256_round_ps(_MM_ROUND_NEAREST)`
 /// and ggml's `nearest_int` give), for |x| <= 2^22: adding 1.5 * 2^23 leaves the rounded value
-/// in the low mantissa bits.
+/// in the low mantissa bits. A NaN or an infinity (from a degenerate block of a hostile file:
+/// NaN weights, or a subnormal absolute maximum whose reciprocal overflows) gives an
+/// unspecified integer, as in ggml's release builds, rather than a panic.
 #[inline(always)]
 fn nearest_int(x: f32) -> i32 {
-    debug_assert!(libm::fabsf(x) <= 4_194_304.0);
+    debug_assert!(
+        !x.is_finite() || libm::fabsf(x) <= 4_194_304.0,
+        "{x} is out of range"
+    );
     ((x + 12_582_912.0).to_bits() & 0x007F_FFFF) as i32 - 0x0040_0000
 }
 
