@@ -1,7 +1,7 @@
 //! Quantized kernels of `llmcore::tensor::quant`: the dot product of one weight row with one
-//! quantized activation row per weight type (portable scalar vs AVX2, and the four-token AVX2
-//! kernel against four activation rows), a whole single-threaded GEMV for the two shapes that
-//! dominate SmolLM2 decode, dequantize_row and quantize_row.
+//! quantized activation row per weight type (at every SIMD level the CPU reaches, and the
+//! four-token kernel of each level against four activation rows), a whole single-threaded GEMV
+//! for the two shapes that dominate SmolLM2 decode, dequantize_row and quantize_row.
 //!
 //! Rows are 576 and 1536 elements (SmolLM2's d and ffn widths); K-quants, whose super-blocks
 //! hold 256 elements, use 1536 and 4864 (Qwen's ffn width). Weight bytes are random with small
@@ -12,11 +12,13 @@
 //! With `LLMCORE_QUANT_MEDIAN=1` in the environment it instead prints, for the cases that
 //! scripts/ggml_quant_peer.c times in ggml, "<case> <median ns per call>" measured the same way
 //! (median of 50 batches of ~2 ms), so scripts/ggml_quant_peer.sh can put the two side by side.
+//! With `LLMCORE_QUANT_LEVELS=1` it prints, the same way, one line per quantized case and SIMD
+//! level: "<case> <level> <ns per single call> <ns per four-token call>".
 
 use criterion::{black_box, criterion_group, BenchmarkId, Criterion, Throughput};
 use llmcore::tensor::quant::{
-    dequantize_row, quantize_row, vec_dot_fn, vec_dot_fn_portable, vec_dot_type, vec_dot_x4_fn,
-    WEIGHT_TYPES,
+    cpu_simd_level, dequantize_row, quantize_row, vec_dot_fn, vec_dot_fn_at, vec_dot_fn_portable,
+    vec_dot_type, vec_dot_x4_fn_at, SimdLevel, VecDotFn, VecDotX4Fn, WEIGHT_TYPES,
 };
 use llmcore::tensor::GgmlType;
 use std::time::Instant;
@@ -96,33 +98,42 @@ fn row_lengths(ty: GgmlType) -> [usize; 2] {
     }
 }
 
+/// Every SIMD level this CPU runs, lowest (portable) first.
+fn levels() -> Vec<SimdLevel> {
+    SimdLevel::ALL
+        .into_iter()
+        .filter(|&l| l <= cpu_simd_level())
+        .collect()
+}
+
 fn bench_vec_dot(c: &mut Criterion) {
     let mut g = c.benchmark_group("vec_dot");
     for ty in WEIGHT_TYPES {
         for n in row_lengths(ty) {
             let w = weights(ty, 1, n);
             let a = activations(ty, n);
-            g.throughput(Throughput::Elements(n as u64));
-            for (kernel, f) in [
-                ("portable", vec_dot_fn_portable(ty).unwrap()),
-                ("best", vec_dot_fn(ty).unwrap()),
-            ] {
-                g.bench_function(
-                    BenchmarkId::new(format!("{}/{kernel}", ty.name()), n),
-                    |b| b.iter(|| f(black_box(&w), black_box(&a), n)),
-                );
-            }
-            // The four-token kernel: one weight row against four activation rows (4n elements).
-            if let Some(f) = vec_dot_x4_fn(ty) {
-                let acts: Vec<Vec<u8>> =
-                    (0..4).map(|k| activations_seeded(ty, n, 11 + k)).collect();
-                g.throughput(Throughput::Elements(4 * n as u64));
-                g.bench_function(BenchmarkId::new(format!("{}/x4", ty.name()), n), |b| {
-                    b.iter(|| {
-                        let acts = [&acts[0][..], &acts[1], &acts[2], &acts[3]];
-                        f(black_box(&w), black_box(acts), n)
-                    })
+            for level in levels() {
+                let f = vec_dot_fn_at(level, ty).unwrap();
+                g.throughput(Throughput::Elements(n as u64));
+                g.bench_function(BenchmarkId::new(format!("{}/{level}", ty.name()), n), |b| {
+                    b.iter(|| f(black_box(&w), black_box(&a), n))
                 });
+                // The four-token kernel: one weight row against four activation rows (4n
+                // elements).
+                if let Some(f) = vec_dot_x4_fn_at(level, ty) {
+                    let acts: Vec<Vec<u8>> =
+                        (0..4).map(|k| activations_seeded(ty, n, 11 + k)).collect();
+                    g.throughput(Throughput::Elements(4 * n as u64));
+                    g.bench_function(
+                        BenchmarkId::new(format!("{}/{level}_x4", ty.name()), n),
+                        |b| {
+                            b.iter(|| {
+                                let acts = [&acts[0][..], &acts[1], &acts[2], &acts[3]];
+                                f(black_box(&w), black_box(acts), n)
+                            })
+                        },
+                    );
+                }
             }
         }
     }
@@ -185,18 +196,9 @@ fn bench_quantize(c: &mut Criterion) {
     g.finish();
 }
 
-/// Median ns per pass of `rows` calls of the best kernel (one activation row), over 50 batches
-/// of passes sized to ~2 ms: the method of scripts/ggml_quant_peer.c.
-fn median_ns(ty: GgmlType, rows: usize, n: usize) -> f64 {
-    let w = weights(ty, rows, n);
-    let a = activations(ty, n);
-    let rb = w.len() / rows;
-    let f = vec_dot_fn(ty).unwrap();
-    let pass = || {
-        for row in w.chunks_exact(rb) {
-            black_box(f(black_box(row), &a, n));
-        }
-    };
+/// Median ns per run of `pass`, over 50 batches of runs sized to ~2 ms: the method of
+/// scripts/ggml_quant_peer.c.
+fn median_ns_of(pass: impl Fn()) -> f64 {
     let mut reps = 1u32;
     loop {
         let t0 = Instant::now();
@@ -215,6 +217,59 @@ fn median_ns(ty: GgmlType, rows: usize, n: usize) -> f64 {
         .collect();
     t.sort_by(|a, b| a.total_cmp(b));
     t[25]
+}
+
+/// Median ns per pass of `rows` calls of the best kernel (one activation row).
+fn median_ns(ty: GgmlType, rows: usize, n: usize) -> f64 {
+    let w = weights(ty, rows, n);
+    let a = activations(ty, n);
+    let rb = w.len() / rows;
+    let f = vec_dot_fn(ty).unwrap();
+    median_ns_of(|| {
+        for row in w.chunks_exact(rb) {
+            black_box(f(black_box(row), &a, n));
+        }
+    })
+}
+
+/// Median ns of one single-token call of `f` and of one four-token call of `f4`.
+fn median_ns_level(ty: GgmlType, n: usize, f: VecDotFn, f4: Option<VecDotX4Fn>) -> (f64, f64) {
+    let w = weights(ty, 1, n);
+    let acts: Vec<Vec<u8>> = (0..4).map(|k| activations_seeded(ty, n, 11 + k)).collect();
+    let single = median_ns_of(|| {
+        black_box(f(black_box(&w), black_box(&acts[0]), n));
+    });
+    let x4 = f4.map_or(f64::NAN, |f4| {
+        median_ns_of(|| {
+            let a = [&acts[0][..], &acts[1], &acts[2], &acts[3]];
+            black_box(f4(black_box(&w), black_box(a), n));
+        })
+    });
+    (single, x4)
+}
+
+/// One "<case> <level> <single ns> <x4 ns>" line per quantized type, row length and level.
+fn levels_table() {
+    println!(
+        "# case level single_ns x4_ns   (median ns per call; cpu level {})",
+        cpu_simd_level()
+    );
+    for ty in [
+        GgmlType::Q4_0,
+        GgmlType::Q4_1,
+        GgmlType::Q5_0,
+        GgmlType::Q8_0,
+        GgmlType::Q4K,
+        GgmlType::Q6K,
+    ] {
+        for n in row_lengths(ty) {
+            for level in levels() {
+                let f = vec_dot_fn_at(level, ty).unwrap();
+                let (one, four) = median_ns_level(ty, n, f, vec_dot_x4_fn_at(level, ty));
+                println!("vec_dot/{}/{n} {level} {one:.1} {four:.1}", ty.name());
+            }
+        }
+    }
 }
 
 /// The cases of scripts/ggml_quant_peer.c, one "<case> <median ns>" line each.
@@ -258,6 +313,10 @@ criterion_group!(
 fn main() {
     if std::env::var_os("LLMCORE_QUANT_MEDIAN").is_some() {
         median_table();
+        return;
+    }
+    if std::env::var_os("LLMCORE_QUANT_LEVELS").is_some() {
+        levels_table();
         return;
     }
     benches();

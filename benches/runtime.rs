@@ -1,7 +1,8 @@
 //! Prefill and decode speed on a real GGUF, measured like llama-bench's pp512 / tg128:
 //! prefill = one forward over a 512-token prompt; decode = 128 single-token forwards after a
-//! short prompt. Prints one JSON line per model (run through scripts/bench-runtime.sh, which
-//! measures llama.cpp in the same run).
+//! short prompt. Prints one JSON line per model, naming the SIMD level of the kernels
+//! (`LLMCORE_SIMD` caps it) (run through scripts/bench-runtime.sh, which measures llama.cpp in
+//! the same run).
 //!
 //! `cargo bench --bench runtime -- [MODEL.gguf ...]` (default: SmolLM2); `--threads N`.
 
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use llmcore::model::{LogitRows, Model, Numerics, Session};
+use llmcore::tensor::quant::simd_level;
 
 fn bench(path: &str, reps: usize) {
     let model = Arc::new(Model::open(path).unwrap_or_else(|e| panic!("{path}: {e}")));
@@ -37,8 +39,9 @@ fn bench(path: &str, reps: usize) {
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     println!(
-        "{{\"model\":\"{path}\",\"threads\":{},\"prefill_tokens_per_s\":{:.2},\"decode_tokens_per_s\":{:.2},\"reps\":{reps}}}",
+        "{{\"model\":\"{path}\",\"threads\":{},\"simd\":\"{}\",\"prefill_tokens_per_s\":{:.2},\"decode_tokens_per_s\":{:.2},\"reps\":{reps}}}",
         rayon::current_num_threads(),
+        simd_level(),
         mean(&pp),
         mean(&tg)
     );

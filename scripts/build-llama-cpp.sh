@@ -4,14 +4,19 @@
 #
 #   scripts/build-llama-cpp.sh            # build (idempotent: a finished build is reused)
 #   scripts/build-llama-cpp.sh --print-dir    # print the build directory and exit
+#   LLAMA_CPP_PYTHON=0.3.36 scripts/build-llama-cpp.sh   # the same for another pinned version
 #
-# Pinned: llama-cpp-python 0.3.16 (sdist sha256 below), whose vendor/llama.cpp is the
-# llama.cpp that the reference fixtures in tests/data/reference/ were made with.
+# Pinned versions (sdist sha256 in `sdist_sha256` below), chosen by $LLAMA_CPP_PYTHON:
+#   0.3.16 (default): its vendor/llama.cpp is the llama.cpp that the reference fixtures in
+#          tests/data/reference/ were made with, so the reference scripts use it;
+#   0.3.36: the newer llama.cpp the speed benchmarks (scripts/bench-runtime.sh,
+#          scripts/bench-llama-cpp.sh) compare against.
 #
-# Result, under $LLMCORE_CACHE (default ~/.cache/llmcore):
-#   llama.cpp/0.3.16/src/       extracted sdist (vendor/llama.cpp inside)
-#   llama.cpp/0.3.16/build/bin/ llama-bench, llama-perplexity, llama-tokenize, llama-cli,
-#                               llama-simple, and the shared libs libllama.so, libggml*.so
+# Result, under $LLMCORE_CACHE (default ~/.cache/llmcore), VERSION being the chosen one:
+#   llama.cpp/VERSION/src/       extracted sdist (vendor/llama.cpp inside)
+#   llama.cpp/VERSION/build/bin/ llama-bench, llama-perplexity, llama-tokenize, llama-simple,
+#                                llama-cli (0.3.16 only), and the shared libs libllama.so,
+#                                libggml*.so
 # Release build, native CPU (GGML_NATIVE: AVX2/FMA/AVX-512 where the CPU has them), shared
 # libraries, no CURL, no server, no tests.
 #
@@ -29,13 +34,25 @@
 # llama.cpp; the package then loads the shared libs from LLAMA_CPP_LIB_PATH at import time.
 set -euo pipefail
 
-VERSION=0.3.16
+VERSION=${LLAMA_CPP_PYTHON:-0.3.16}
+# The tools built (and checked) besides the library; llama-cli of 0.3.36 is built on its server,
+# which is not built here, so that version has none.
+TOOLS=(llama-bench llama-perplexity llama-tokenize llama-simple)
+case "$VERSION" in
+0.3.16)
+	SDIST_SHA256=34ed0f9bd9431af045bb63d9324ae620ad0536653740e9bb163a2e1fcb973be6
+	TOOLS+=(llama-cli)
+	;;
+0.3.36) SDIST_SHA256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e ;;
+*)
+	echo "LLAMA_CPP_PYTHON=$VERSION is not a pinned version (0.3.16 or 0.3.36)" >&2
+	exit 1
+	;;
+esac
 SDIST=llama_cpp_python-$VERSION.tar.gz
-SDIST_SHA256=34ed0f9bd9431af045bb63d9324ae620ad0536653740e9bb163a2e1fcb973be6
 CACHE=${LLMCORE_CACHE:-$HOME/.cache/llmcore}
 ROOT=$CACHE/llama.cpp/$VERSION
 BUILD=$ROOT/build
-TARGETS=(llama-bench llama-perplexity llama-tokenize llama-cli llama-simple llama)
 
 case "${1:-}" in
 --print-dir)
@@ -108,8 +125,8 @@ cmake -S "$ROOT/src/vendor/llama.cpp" -B "$BUILD" \
 	-DLLAMA_BUILD_TOOLS=ON \
 	-DLLAMA_BUILD_EXAMPLES=ON \
 	-DLLAMA_BUILD_SERVER=OFF
-cmake --build "$BUILD" --config Release -j "$JOBS" --target "${TARGETS[@]}"
-for t in llama-bench llama-perplexity llama-tokenize llama-cli llama-simple; do
+cmake --build "$BUILD" --config Release -j "$JOBS" --target "${TOOLS[@]}" llama
+for t in "${TOOLS[@]}"; do
 	test -x "$BUILD/bin/$t" || { echo "build incomplete: $BUILD/bin/$t missing" >&2; exit 1; }
 done
 touch "$BUILD/.complete"

@@ -3,10 +3,13 @@
 # backend) built from a ggml source tree, and ours (benches/quant.rs in median mode).
 # Usage: scripts/ggml_quant_peer.sh GGML_SOURCE_DIR [ROUNDS]   (a checkout of github.com/ggml-org/ggml)
 # Both sides time the same shapes the same way (median of 50 batches); rounds alternate so that
-# machine load hits both alike.
+# machine load hits both alike. ggml is compiled for AVX2 here, so our side runs its AVX2 kernels
+# too (LLMCORE_SIMD=avx2 unless set; `cargo bench --bench quant` with LLMCORE_QUANT_LEVELS=1
+# times every level this CPU has).
 set -euo pipefail
 GGML=${1:?usage: $0 GGML_SOURCE_DIR [ROUNDS]}
 ROUNDS=${2:-3}
+export LLMCORE_SIMD=${LLMCORE_SIMD:-avx2}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$(mktemp -d)
 FLAGS="-O3 -mavx2 -mfma -mf16c -mbmi2 -I$GGML/include -I$GGML/src -I$GGML/src/ggml-cpu -w"

@@ -26,6 +26,15 @@ cargo fmt --all -- --check
 step "tests (release)"
 cargo test --workspace --release
 
+step "batch invariance at every SIMD level this CPU reaches (LLMCORE_SIMD caps the kernels)"
+has() { for f; do grep -qw "$f" /proc/cpuinfo || return 1; done; }
+levels=portable
+has avx2 fma f16c && levels="$levels avx2"
+has avx2 fma f16c avx512f avx512bw avx512vl avx512_vnni && levels="$levels avx512"
+for level in $levels; do
+	LLMCORE_SIMD=$level cargo test --release --test batch_invariance -- --nocapture
+done
+
 step "C ABI and bindings (C, C++ under valgrind; Go with -race; examples agree with the CLI)"
 scripts/test-bindings.sh
 

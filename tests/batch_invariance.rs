@@ -1,6 +1,9 @@
 //! A token's logits are bit-identical whether it is evaluated alone, inside a prefill, or
 //! inside a masked batch with unrelated tokens interleaved (tree verification), on both numeric
 //! paths and both model families. Also: KV rollback and compaction reproduce fresh evaluation.
+//!
+//! The kernels are those of the SIMD level in use (`LLMCORE_SIMD` caps it; scripts/test.sh runs
+//! this binary once per level the machine reaches); `simd_level_in_use` names it.
 
 mod common;
 
@@ -86,6 +89,23 @@ fn check(rel: &'static str, numerics: Numerics) {
     full.truncate(10).unwrap();
     let again = full.eval(&tokens[10..12], LogitRows::All).unwrap();
     assert!(again[..vocab] == row(&all, 10)[..] && again[vocab..] == row(&all, 11)[..]);
+}
+
+/// Names the SIMD level this run's kernels come from, and checks that it is the CPU's level
+/// capped by `LLMCORE_SIMD`.
+#[test]
+fn simd_level_in_use() {
+    use llmcore::tensor::quant::{cpu_simd_level, simd_level, SimdLevel};
+    let cap = std::env::var("LLMCORE_SIMD").ok().map(|v| {
+        SimdLevel::from_name(&v).unwrap_or_else(|| panic!("LLMCORE_SIMD={v} is not a level"))
+    });
+    let want = cap.map_or(cpu_simd_level(), |c| c.min(cpu_simd_level()));
+    assert_eq!(simd_level(), want);
+    eprintln!(
+        "batch_invariance: SIMD level {} (CPU {})",
+        simd_level(),
+        cpu_simd_level()
+    );
 }
 
 #[test]

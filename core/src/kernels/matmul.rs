@@ -290,12 +290,38 @@ where
     }
     let mut yt = vec![0f32; rows * n];
     run_chunks(&mut yt, rows_per_task, n, &chunk)?;
-    for (r, col) in yt.chunks_exact(n).enumerate() {
-        for (t, v) in col.iter().enumerate() {
-            y[t * rows + r] = *v;
-        }
-    }
+    transpose_into(&yt, rows, n, y);
     Ok(())
+}
+
+/// Tokens per task of [`transpose_into`]: each task reads runs of this many consecutive values
+/// of a weight row's outputs and writes as many rows of `y`.
+const TRANSPOSE_TOKENS: usize = 16;
+
+/// `y[t * rows + r] = yt[r * n + t]`, in blocks of [`TRANSPOSE_TOKENS`] tokens (on the rayon pool
+/// under `std`), so that reads and writes both go along cache lines: a plain scatter over all
+/// of `y` misses the cache (and the TLB) on every write once `y` is larger than the cache.
+fn transpose_into(yt: &[f32], rows: usize, n: usize, y: &mut [f32]) {
+    let block = |(b, yb): (usize, &mut [f32])| {
+        let t0 = b * TRANSPOSE_TOKENS;
+        let nt = yb.len() / rows;
+        for (r, col) in yt.chunks_exact(n).enumerate() {
+            for (i, v) in col[t0..t0 + nt].iter().enumerate() {
+                yb[i * rows + r] = *v;
+            }
+        }
+    };
+    #[cfg(feature = "std")]
+    {
+        use rayon::prelude::*;
+        y.par_chunks_mut(TRANSPOSE_TOKENS * rows)
+            .enumerate()
+            .for_each(block);
+    }
+    #[cfg(not(feature = "std"))]
+    y.chunks_mut(TRANSPOSE_TOKENS * rows)
+        .enumerate()
+        .for_each(block);
 }
 
 /// Runs `chunk` over `out` (transposed outputs, `n` per weight row) cut into pieces of

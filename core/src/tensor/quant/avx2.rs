@@ -10,17 +10,16 @@
 //! float accumulation order differs from the portable kernels.
 //!
 //! Every `unsafe fn` here requires AVX2, FMA and F16C. The safe wrappers check the slice
-//! lengths and are reachable only through [`kernel`], which checks the CPU first.
+//! lengths and are reachable only through [`kernel`] and [`kernel_x4`], whose caller
+//! ([`super::vec_dot_fn_at`]) checks the CPU first.
 
 use super::{q4_0, q4_1, q4_k, q5_0, q6_k, q8_0, q8_1, q8_k, VecDotFn, VecDotX4Fn};
 use crate::tensor::GgmlType;
 use core::arch::x86_64::*;
 
-/// The AVX2 kernel for `weight`, if this CPU runs them and one exists.
+/// The AVX2 kernel for `weight`, if one exists. The caller ([`super::vec_dot_fn_at`]) hands it
+/// out only on CPUs at [`super::SimdLevel::Avx2`] or above.
 pub(super) fn kernel(weight: GgmlType) -> Option<VecDotFn> {
-    if !super::has_avx2() {
-        return None;
-    }
     Some(match weight {
         GgmlType::F32 => vec_dot_f32,
         GgmlType::F16 => vec_dot_f16,
@@ -35,12 +34,10 @@ pub(super) fn kernel(weight: GgmlType) -> Option<VecDotFn> {
     })
 }
 
-/// The four-token AVX2 kernel for quantized `weight`, if this CPU runs them and one exists: its
-/// result `k` equals, bit for bit, what [`kernel`]`(weight)` returns for activation row `k`.
+/// The four-token AVX2 kernel for quantized `weight`, if one exists (handed out under the same
+/// check as [`kernel`]): its result `k` equals, bit for bit, what [`kernel`]`(weight)` returns
+/// for activation row `k`.
 pub(super) fn kernel_x4(weight: GgmlType) -> Option<VecDotX4Fn> {
-    if !super::has_avx2() {
-        return None;
-    }
     Some(match weight {
         GgmlType::Q4_0 => vec_dot_x4_q4_0_q8_0,
         GgmlType::Q4_1 => vec_dot_x4_q4_1_q8_1,
@@ -50,44 +47,6 @@ pub(super) fn kernel_x4(weight: GgmlType) -> Option<VecDotX4Fn> {
         GgmlType::Q6K => vec_dot_x4_q6_k_q8_k,
         _ => return None,
     })
-}
-
-/// Defines the safe wrapper `$name` of the AVX2 kernel `$inner` for `$wbytes`-byte weight blocks
-/// and `$abytes`-byte activation blocks of `$qk` elements: it cuts both rows to `n / $qk`
-/// blocks (panicking, like slice indexing, when a row is shorter) and calls the kernel.
-macro_rules! safe_kernel {
-    ($name:ident, $inner:ident, $qk:expr, $wbytes:expr, $abytes:expr) => {
-        fn $name(w: &[u8], act: &[u8], n: usize) -> f32 {
-            let nb = n / $qk;
-            let (w, act) = (&w[..nb * $wbytes], &act[..nb * $abytes]);
-            // SAFETY: `kernel` hands this function out only on CPUs with AVX2, FMA and F16C;
-            // the kernel reads only `nb` blocks of each slice, which the slicing above checked.
-            unsafe { $inner(w, act, nb) }
-        }
-    };
-}
-
-/// Defines, for the quantized kernel `$inner::<T>` (one weight row against `T` activation rows),
-/// the one-token wrapper `$name` (a [`VecDotFn`]) and the four-token wrapper `$name4` (a
-/// [`VecDotX4Fn`]), cutting the rows as [`safe_kernel`] does. Both run the same generic code, so
-/// each of the four results is computed by exactly the operations of the one-token kernel.
-macro_rules! safe_quant_kernel {
-    ($name:ident, $name4:ident, $inner:ident, $qk:expr, $wbytes:expr, $abytes:expr) => {
-        fn $name(w: &[u8], act: &[u8], n: usize) -> f32 {
-            let nb = n / $qk;
-            let (w, act) = (&w[..nb * $wbytes], &act[..nb * $abytes]);
-            // SAFETY: as in `safe_kernel`.
-            unsafe { $inner::<1>(w, [act], nb)[0] }
-        }
-
-        fn $name4(w: &[u8], acts: [&[u8]; 4], n: usize) -> [f32; 4] {
-            let nb = n / $qk;
-            let w = &w[..nb * $wbytes];
-            let acts = acts.map(|a| &a[..nb * $abytes]);
-            // SAFETY: as in `safe_kernel`, for each of the four activation rows.
-            unsafe { $inner::<4>(w, acts, nb) }
-        }
-    };
 }
 
 safe_quant_kernel!(
@@ -144,7 +103,7 @@ safe_kernel!(vec_dot_bf16, dot_bf16, 1, 2, 4);
 
 /// The little-endian u16 at `p`.
 #[inline(always)]
-unsafe fn u16_at(p: *const u8) -> u64 {
+pub(super) unsafe fn u16_at(p: *const u8) -> u64 {
     // SAFETY: the caller guarantees two readable bytes at `p`.
     unsafe { u16::from_le((p as *const u16).read_unaligned()) as u64 }
 }
@@ -156,7 +115,7 @@ unsafe fn u16_at(p: *const u8) -> u64 {
 /// the accumulator and serializes the loop.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn f16x4(bits: u64) -> __m128 {
+pub(super) unsafe fn f16x4(bits: u64) -> __m128 {
     _mm_cvtph_ps(_mm_cvtsi64_si128(bits as i64))
 }
 
@@ -201,7 +160,7 @@ unsafe fn scale_products<const T: usize>(w: *const u8, a: [*const u8; T]) -> [__
 /// 32 bytes at `p`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn load32(p: *const u8) -> __m256i {
+pub(super) unsafe fn load32(p: *const u8) -> __m256i {
     // SAFETY: the caller guarantees 32 readable bytes at `p`.
     unsafe { _mm256_loadu_si256(p as *const __m256i) }
 }
@@ -210,7 +169,7 @@ unsafe fn load32(p: *const u8) -> __m256i {
 /// in bytes 16..32 (element order of Q4_0/Q4_1/Q5_0).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn nibbles(p: *const u8) -> __m256i {
+pub(super) unsafe fn nibbles(p: *const u8) -> __m256i {
     // SAFETY: the caller guarantees 16 readable bytes at `p`.
     unsafe {
         let lo = _mm_loadu_si128(p as *const __m128i);
@@ -222,7 +181,7 @@ unsafe fn nibbles(p: *const u8) -> __m256i {
 /// Byte `k` is 0xFF where bit `k` of `bits` is set, else 0.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn bytes_from_bits(bits: u32) -> __m256i {
+pub(super) unsafe fn bytes_from_bits(bits: u32) -> __m256i {
     // Byte k takes source byte k / 8 of `bits` and tests bit k % 8 of it.
     let spread = _mm256_shuffle_epi8(
         _mm256_set1_epi32(bits as i32),
@@ -257,7 +216,7 @@ unsafe fn dot_i8_i8(x: __m256i, y: __m256i) -> __m256 {
 /// The eight lanes of `v` summed as ((0+4)+(2+6)) + ((1+5)+(3+7)).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn hsum(v: __m256) -> f32 {
+pub(super) unsafe fn hsum(v: __m256) -> f32 {
     let q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     let h = _mm_add_ps(q, _mm_movehl_ps(q, q));
     _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)))
@@ -266,7 +225,7 @@ unsafe fn hsum(v: __m256) -> f32 {
 /// One f32 per token from the per-token accumulators `acc` (the caller's final reduction of
 /// one token's lanes).
 #[inline(always)]
-fn per_token<A: Copy, const T: usize>(acc: [A; T], f: impl Fn(A) -> f32) -> [f32; T] {
+pub(super) fn per_token<A: Copy, const T: usize>(acc: [A; T], f: impl Fn(A) -> f32) -> [f32; T] {
     let mut out = [0.0f32; T];
     for (o, a) in out.iter_mut().zip(acc) {
         *o = f(a);

@@ -9,15 +9,59 @@
 //! `w . a = sum_b d_w[b] * d_a[b] * sum_i q_w[b,i] * q_a[b,i]  (+ min terms)`.
 //!
 //! Each weight type has one module with its block layout, `dequantize` and the portable scalar
-//! `vec_dot`; `avx2` holds the x86-64 AVX2+FMA versions, which [`vec_dot_fn`] hands out only
-//! after run-time detection and which are tested against the portable ones. Every kernel is a
+//! `vec_dot`; `avx2` holds the x86-64 AVX2+FMA versions and `avx512` the AVX-512 VNNI ones,
+//! which [`vec_dot_fn`] hands out only after run-time detection ([`SimdLevel`], cappable by
+//! `LLMCORE_SIMD`) and which are tested against the portable ones. Every kernel is a
 //! pure function of its two rows with a fixed accumulation order, so results do not depend on
 //! batching or threading.
 //!
 //! Buffers are byte slices in GGUF layout (little-endian, no alignment assumed).
 
+/// Defines the safe wrapper `$name` of the SIMD kernel `$inner` for `$wbytes`-byte weight blocks
+/// and `$abytes`-byte activation blocks of `$qk` elements: it cuts both rows to `n / $qk`
+/// blocks (panicking, like slice indexing, when a row is shorter) and calls the kernel.
+#[cfg(target_arch = "x86_64")]
+macro_rules! safe_kernel {
+    ($name:ident, $inner:ident, $qk:expr, $wbytes:expr, $abytes:expr) => {
+        fn $name(w: &[u8], act: &[u8], n: usize) -> f32 {
+            let nb = n / $qk;
+            let (w, act) = (&w[..nb * $wbytes], &act[..nb * $abytes]);
+            // SAFETY: `vec_dot_fn_at` hands this function out only on CPUs that reach the level
+            // of its module, i.e. have every target feature `$inner` enables; the kernel reads
+            // only `nb` blocks of each slice, which the slicing above checked.
+            unsafe { $inner(w, act, nb) }
+        }
+    };
+}
+
+/// Defines, for the quantized SIMD kernel `$inner::<T>` (one weight row against `T` activation
+/// rows), the one-token wrapper `$name` (a [`VecDotFn`]) and the four-token wrapper `$name4` (a
+/// [`VecDotX4Fn`]), cutting the rows as [`safe_kernel`] does. Both run the same generic code, so
+/// each of the four results is computed by exactly the operations of the one-token kernel.
+#[cfg(target_arch = "x86_64")]
+macro_rules! safe_quant_kernel {
+    ($name:ident, $name4:ident, $inner:ident, $qk:expr, $wbytes:expr, $abytes:expr) => {
+        fn $name(w: &[u8], act: &[u8], n: usize) -> f32 {
+            let nb = n / $qk;
+            let (w, act) = (&w[..nb * $wbytes], &act[..nb * $abytes]);
+            // SAFETY: as in `safe_kernel` (`vec_dot_x4_fn_at` checks the CPU the same way).
+            unsafe { $inner::<1>(w, [act], nb)[0] }
+        }
+
+        fn $name4(w: &[u8], acts: [&[u8]; 4], n: usize) -> [f32; 4] {
+            let nb = n / $qk;
+            let w = &w[..nb * $wbytes];
+            let acts = acts.map(|a| &a[..nb * $abytes]);
+            // SAFETY: as in `safe_kernel`, for each of the four activation rows.
+            unsafe { $inner::<4>(w, acts, nb) }
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 pub mod q4_0;
 pub mod q4_1;
 pub mod q4_k;
@@ -186,56 +230,169 @@ pub fn vec_dot_fn_portable(weight: GgmlType) -> Result<VecDotFn> {
     })
 }
 
-/// The best kernel for this CPU: the AVX2+FMA one when the CPU has AVX2, FMA and F16C (detected
-/// at run time under `std`, cached; in `no_std`, when the build targets those features), the
-/// portable one otherwise; [`Error::Unsupported`] for weight types without a kernel.
-pub fn vec_dot_fn(weight: GgmlType) -> Result<VecDotFn> {
+/// The instruction-set levels the kernels come in, lowest first. Every level computes the same
+/// integer block sums; they differ in the f32 accumulation order (each kernel's module states
+/// its order and its tests the bound against [`SimdLevel::Portable`]). Within one level the
+/// four-token kernel gives each token the single kernel's bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SimdLevel {
+    /// The scalar kernels of the block-type modules (every CPU).
+    Portable,
+    /// x86-64 AVX2 + FMA + F16C (`avx2` module).
+    Avx2,
+    /// x86-64 AVX-512 F/BW/VL with VNNI (`vpdpbusd`, `vpdpwssd`) on top of AVX2 (`avx512`
+    /// module; its float kernels are the AVX2 ones). A CPU with AVX-512 but without VNNI
+    /// (Skylake-SP) runs [`SimdLevel::Avx2`].
+    Avx512,
+}
+
+impl SimdLevel {
+    /// Every level, lowest first.
+    pub const ALL: [SimdLevel; 3] = [SimdLevel::Portable, SimdLevel::Avx2, SimdLevel::Avx512];
+
+    /// The name `LLMCORE_SIMD` takes and the CLI and benches print: `portable`, `avx2`, `avx512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SimdLevel::Portable => "portable",
+            SimdLevel::Avx2 => "avx2",
+            SimdLevel::Avx512 => "avx512",
+        }
+    }
+
+    /// The level named `name` (as [`SimdLevel::name`] writes it), if any.
+    pub fn from_name(name: &str) -> Option<SimdLevel> {
+        SimdLevel::ALL.into_iter().find(|l| l.name() == name)
+    }
+}
+
+impl core::fmt::Display for SimdLevel {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The highest level this CPU runs: detected at run time under `std` (cached); in `no_std`, the
+/// level the build's target features guarantee.
+pub fn cpu_simd_level() -> SimdLevel {
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    {
+        use std::is_x86_feature_detected as has;
+        if !(has!("avx2") && has!("fma") && has!("f16c")) {
+            SimdLevel::Portable
+        } else if has!("avx512f") && has!("avx512bw") && has!("avx512vl") && has!("avx512vnni") {
+            SimdLevel::Avx512
+        } else {
+            SimdLevel::Avx2
+        }
+    }
+    #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+    {
+        if !cfg!(all(
+            target_feature = "avx2",
+            target_feature = "fma",
+            target_feature = "f16c"
+        )) {
+            SimdLevel::Portable
+        } else if cfg!(all(
+            target_feature = "avx512f",
+            target_feature = "avx512bw",
+            target_feature = "avx512vl",
+            target_feature = "avx512vnni"
+        )) {
+            SimdLevel::Avx512
+        } else {
+            SimdLevel::Avx2
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    SimdLevel::Portable
+}
+
+/// The level [`vec_dot_fn`] and [`vec_dot_x4_fn`] use: [`cpu_simd_level`], capped under `std`
+/// by the environment variable `LLMCORE_SIMD` (`portable`, `avx2` or `avx512`; read once, at
+/// the first call). A cap above the CPU's level changes nothing; an unknown value is ignored
+/// with one warning on stderr naming the accepted ones.
+pub fn simd_level() -> SimdLevel {
+    #[cfg(feature = "std")]
+    {
+        static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
+        *LEVEL.get_or_init(|| {
+            let cpu = cpu_simd_level();
+            match std::env::var("LLMCORE_SIMD") {
+                Ok(v) => match SimdLevel::from_name(&v) {
+                    Some(cap) => cpu.min(cap),
+                    None => {
+                        std::eprintln!(
+                            "llmcore: LLMCORE_SIMD={v:?} is not one of portable, avx2, avx512; \
+                             using {cpu}"
+                        );
+                        cpu
+                    }
+                },
+                Err(_) => cpu,
+            }
+        })
+    }
+    #[cfg(not(feature = "std"))]
+    cpu_simd_level()
+}
+
+/// The single-token kernel of `level` for `weight` (for tests and benches that compare levels;
+/// the runtime calls [`vec_dot_fn`]); [`Error::Unsupported`] for weight types without a kernel
+/// and for a level above [`cpu_simd_level`].
+pub fn vec_dot_fn_at(level: SimdLevel, weight: GgmlType) -> Result<VecDotFn> {
     let portable = vec_dot_fn_portable(weight)?;
+    if level > cpu_simd_level() {
+        return Err(Error::Unsupported(format!(
+            "{level} kernels on a CPU whose level is {}",
+            cpu_simd_level()
+        )));
+    }
     #[cfg(target_arch = "x86_64")]
-    if let Some(f) = avx2::kernel(weight) {
-        return Ok(f);
+    {
+        if level == SimdLevel::Avx512 {
+            if let Some(f) = avx512::kernel(weight) {
+                return Ok(f);
+            }
+        }
+        if level >= SimdLevel::Avx2 {
+            if let Some(f) = avx2::kernel(weight) {
+                return Ok(f);
+            }
+        }
     }
     Ok(portable)
 }
 
-/// The four-token kernel for `weight` on this CPU, when one exists (the AVX2 ones for Q4_0, Q4_1,
-/// Q5_0, Q8_0, Q4_K and Q6_K); `None` means: call [`vec_dot_fn`] once per token.
-pub fn vec_dot_x4_fn(weight: GgmlType) -> Option<VecDotX4Fn> {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(f) = avx2::kernel_x4(weight) {
-        return Some(f);
+/// The four-token kernel of `level` for `weight`, when there is one (Q4_0, Q4_1, Q5_0, Q8_0,
+/// Q4_K and Q6_K at [`SimdLevel::Avx2`] and [`SimdLevel::Avx512`]; none for a level above
+/// [`cpu_simd_level`]): its result `k` equals [`vec_dot_fn_at`]`(level, weight)` on `acts[k]`,
+/// bit for bit. `None` means: call the single kernel once per token.
+pub fn vec_dot_x4_fn_at(level: SimdLevel, weight: GgmlType) -> Option<VecDotX4Fn> {
+    if level > cpu_simd_level() {
+        return None;
     }
-    let _ = weight;
-    None
+    match level {
+        SimdLevel::Portable => None,
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2 => avx2::kernel_x4(weight),
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512 => avx512::kernel_x4(weight),
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => None,
+    }
 }
 
-/// Whether this CPU runs the AVX2 kernels (AVX2, FMA and F16C).
-#[cfg(target_arch = "x86_64")]
-fn has_avx2() -> bool {
-    #[cfg(feature = "std")]
-    {
-        use core::sync::atomic::{AtomicU8, Ordering};
-        // 0 = not yet detected, 1 = absent, 2 = present.
-        static DETECTED: AtomicU8 = AtomicU8::new(0);
-        match DETECTED.load(Ordering::Relaxed) {
-            0 => {
-                let yes = std::is_x86_feature_detected!("avx2")
-                    && std::is_x86_feature_detected!("fma")
-                    && std::is_x86_feature_detected!("f16c");
-                DETECTED.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
-                yes
-            }
-            v => v == 2,
-        }
-    }
-    #[cfg(not(feature = "std"))]
-    {
-        cfg!(all(
-            target_feature = "avx2",
-            target_feature = "fma",
-            target_feature = "f16c"
-        ))
-    }
+/// The kernel for `weight` at [`simd_level`] (the fastest this CPU runs unless capped);
+/// [`Error::Unsupported`] for weight types without a kernel.
+pub fn vec_dot_fn(weight: GgmlType) -> Result<VecDotFn> {
+    vec_dot_fn_at(simd_level(), weight)
+}
+
+/// The four-token kernel for `weight` at [`simd_level`], when one exists; `None` means: call
+/// [`vec_dot_fn`] once per token.
+pub fn vec_dot_x4_fn(weight: GgmlType) -> Option<VecDotX4Fn> {
+    vec_dot_x4_fn_at(simd_level(), weight)
 }
 
 /// The f16 stored little-endian at `b[off..off + 2]`, as f32.
