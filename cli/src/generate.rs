@@ -34,7 +34,7 @@ const FLAGS: &[Flag] = &[
     opt(
         "--ctx",
         "N",
-        "context size in tokens (default: prompt + max tokens)",
+        "context size in tokens, 0 = the model's (default: prompt + max tokens, at most the model's)",
     ),
     switch("--chat", "wrap the prompt in the model's chat template"),
     switch(
@@ -94,9 +94,12 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
     if prompt.is_empty() {
         return Err(usage_err("the prompt is empty".into()));
     }
-    let ctx = p
-        .num("--ctx", prompt.len() + params.max_tokens)
-        .map_err(usage_err)?;
+    // A --max-tokens beyond the context means "until the context is full".
+    let default_ctx = prompt
+        .len()
+        .saturating_add(params.max_tokens)
+        .min(model.config.context_length.max(prompt.len()));
+    let ctx = p.num("--ctx", default_ctx).map_err(usage_err)?;
     let numerics = if p.flag("--exact") {
         Numerics::Exact
     } else {
