@@ -208,7 +208,7 @@ typedef struct llmc_generate_params {
      */
     size_t max_tokens;
     /**
-     * 0 = greedy (default); otherwise the softmax temperature.
+     * 0 = greedy (default); otherwise the softmax temperature: finite and >= 0.
      */
     float temperature;
     /**
@@ -220,7 +220,7 @@ typedef struct llmc_generate_params {
      */
     float top_p;
     /**
-     * Repetition penalty on the last `repeat_last_n` tokens, > 0, 1 = off (default 1).
+     * Repetition penalty on the last `repeat_last_n` tokens, finite and > 0, 1 = off (default 1).
      */
     float repeat_penalty;
     size_t repeat_last_n;
@@ -229,7 +229,7 @@ typedef struct llmc_generate_params {
      */
     uint64_t seed;
     /**
-     * `n_stop` NUL-terminated UTF-8 strings; generation stops before any of them and they
+     * `n_stop` non-empty NUL-terminated UTF-8 strings; generation stops before any of them and they
      * are not part of the output. May be NULL when `n_stop` is 0.
      */
     const char *const *stop;

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # The C ABI and its bindings, as CI runs them (called from scripts/test.sh):
+#  0. a C program linked against the build tree as it is (-Ltarget/release -lllmcore) runs
+#     with LD_LIBRARY_PATH=target/release (ffi/build.rs leaves the soname's link there);
 #  1. build libllmcore and the CLI in release and install the library into a scratch PREFIX
 #     (scripts/install.sh), so everything below links the way a user's program does:
 #     C through pkg-config, C++ through find_package(llmcore), Go through cgo + pkg-config;
@@ -44,17 +46,38 @@ export LLMCORE_ASSETS="$ASSETS"
 step "tools"
 ensure_tools
 
-step "build (release) and install into a scratch prefix"
+step "build (release)"
 cargo build --release -p llmcore-ffi -p llmcore-cli
 WORK="$ROOT/build/test-bindings"
 rm -rf "$WORK"
 mkdir -p "$WORK/bin" "$WORK/scratch"
+
+CFLAGS=(-std=c99 -Wall -Wextra -Werror -g)
+
+step "C against the build tree as it is: -Ltarget/release -lllmcore, LD_LIBRARY_PATH=target/release"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+cat > "$WORK/build_tree.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include "llmcore.h"
+int main(void) {
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", LLMC_VERSION_MAJOR, LLMC_VERSION_MINOR,
+             LLMC_VERSION_PATCH);
+    if (strcmp(llmc_version(), want) != 0 || llmc_abi_version() != LLMC_ABI_VERSION) return 1;
+    printf("build tree: libllmcore %s, ABI %u\n", llmc_version(), llmc_abi_version());
+    return 0;
+}
+C
+gcc "${CFLAGS[@]}" -I include "$WORK/build_tree.c" -L "$TARGET_DIR" -lllmcore -o "$WORK/bin/build_tree"
+env LD_LIBRARY_PATH="$TARGET_DIR" "$WORK/bin/build_tree"
+
+step "install into a scratch prefix"
 PREFIX="$WORK/prefix"
 scripts/install.sh --prefix "$PREFIX" --no-build
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 export LD_LIBRARY_PATH="$PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 CLI="${CARGO_TARGET_DIR:-$ROOT/target}/release/llmcore"
-CFLAGS=(-std=c99 -Wall -Wextra -Werror -g)
 
 # Valgrind memcheck: any error, or any definitely lost block, fails the run.
 memcheck() {

@@ -23,6 +23,9 @@ cargo build -p llmcore --no-default-features
 step "formatting"
 cargo fmt --all -- --check
 
+step "lints and MSRV (clippy -D warnings incl. incompatible_msrv; dependencies' rust-version)"
+scripts/check-msrv.sh
+
 step "tests (release)"
 cargo test --workspace --release
 

@@ -1,10 +1,18 @@
 //! The runtime against two independent references, both committed with the scripts that made
 //! them (tests/data/README.md):
 //! - exact path vs a float64 numpy forward of our own (scripts/numpy_forward.py): relative L2
-//!   error of full-vocabulary logit rows <= 1e-4;
+//!   error of full-vocabulary logit rows <= 1e-5 (measured <= 2.7e-6);
 //! - fast path vs llama.cpp (scripts/llama_cpp_reference.py) on a ~2,000-token excerpt of
-//!   Persuasion: the same tokens, perplexity within 1% with llama-perplexity's windows and
-//!   scoring, and the same top-1 token at >= 95% of positions.
+//!   Persuasion: the same tokens; per scored token, the median |NLL difference| from
+//!   llama.cpp's own per-token NLL within 2x the measured one; perplexity within 1% with
+//!   llama-perplexity's windows and scoring; the same top-1 token at >= 95% of positions.
+//!
+//! Why the perplexity bound is 1% although SmolLM2 measures +0.04%: the per-token NLL
+//! differences are noise of standard deviation 0.090 (SmolLM2) / 0.062 (Qwen) nats, so the mean
+//! over 1,020 / 765 scored tokens carries a standard error of 0.28% / 0.22% in perplexity, and
+//! SmolLM2's +0.04% is luck within it (Qwen's +0.64% is 2.8 standard errors: a real bias).
+//! 1% is 3.5 standard errors; a tighter bound would test the draw, not the code. The median
+//! |difference| is the tight check: it does not average away.
 //!
 //! Why top-1 agreement is 95%, not 99%: the fast path quantizes every matrix input to 8-bit blocks,
 //! and that rounding makes the whole forward pass extremely sensitive. Changing one embedding
@@ -76,15 +84,19 @@ fn exact_vs_numpy(rel: &'static str, name: &str) {
         let norm: f64 = w.iter().map(|b| (*b as f64).powi(2)).sum();
         let rel_err = (err / norm).sqrt();
         eprintln!("{name} exact vs numpy, position {pos}: relative L2 error {rel_err:.3e}");
+        // Measured (2026-12-02): SmolLM2 5.9e-7, 9.2e-7, 2.6e-6; Qwen 1.4e-6, 3.7e-7, 6.4e-7 at
+        // positions 0, 31, 63. 1e-5 is 3.8x the largest.
         assert!(
-            rel_err <= 1e-4,
+            rel_err <= 1e-5,
             "{name} position {pos}: relative L2 error {rel_err:.3e}"
         );
     }
 }
 
-/// Fast path: perplexity and top-1 agreement vs llama.cpp on the Persuasion excerpt.
-fn fast_vs_llama_cpp(rel: &'static str, name: &str) {
+/// Fast path: per-token NLL, perplexity and top-1 agreement vs llama.cpp on the Persuasion
+/// excerpt. `max_median_dnll` bounds the median |our NLL - llama.cpp's NLL| over the scored
+/// tokens.
+fn fast_vs_llama_cpp(rel: &'static str, name: &str, max_median_dnll: f64) {
     let reference = load_json(&format!("reference/llamacpp_{name}.json"));
     let tokens = ids(reference.get("tokens").unwrap());
     let ctx = reference.get("n_ctx").unwrap().as_u64().unwrap() as usize;
@@ -100,6 +112,7 @@ fn fast_vs_llama_cpp(rel: &'static str, name: &str) {
     );
 
     let (mut nll_sum, mut scored, mut same_top1, mut positions) = (0.0, 0usize, 0usize, 0usize);
+    let mut dnll = Vec::new();
     let mut s = Session::new(m.clone(), ctx, Numerics::Fast).unwrap();
     for (w, win) in windows.iter().enumerate() {
         let chunk = &tokens[w * ctx..(w + 1) * ctx];
@@ -110,9 +123,12 @@ fn fast_vs_llama_cpp(rel: &'static str, name: &str) {
             same_top1 += (argmax(&logits[i * vocab..(i + 1) * vocab]) == t as usize) as usize;
         }
         positions += top1.len();
-        for i in ctx / 2..ctx - 1 {
-            nll_sum += token_nll(&logits[i * vocab..(i + 1) * vocab], chunk[i + 1] as usize);
+        let want_nll = win.get("nll").unwrap().as_array().unwrap();
+        for (i, want) in (ctx / 2..ctx - 1).zip(want_nll) {
+            let nll = token_nll(&logits[i * vocab..(i + 1) * vocab], chunk[i + 1] as usize);
+            nll_sum += nll;
             scored += 1;
+            dnll.push((nll - want.as_f64().unwrap()).abs());
         }
     }
     assert_eq!(
@@ -122,10 +138,18 @@ fn fast_vs_llama_cpp(rel: &'static str, name: &str) {
     let ppl = (nll_sum / scored as f64).exp();
     let want = reference.get("ppl").unwrap().as_f64().unwrap();
     let agreement = same_top1 as f64 / positions as f64;
+    assert_eq!(dnll.len(), scored, "{name}: llama.cpp's per-token NLL list");
+    dnll.sort_by(f64::total_cmp);
+    let median_dnll = dnll[dnll.len() / 2];
     eprintln!(
-        "{name} fast vs llama.cpp: ppl {ppl:.4} vs {want:.4} ({:+.3}%), top-1 agreement {:.2}%",
+        "{name} fast vs llama.cpp: ppl {ppl:.4} vs {want:.4} ({:+.3}%), top-1 agreement {:.2}%, \
+         median |dNLL| {median_dnll:.4}",
         100.0 * (ppl / want - 1.0),
         100.0 * agreement
+    );
+    assert!(
+        median_dnll <= max_median_dnll,
+        "{name}: median |NLL - llama.cpp's| {median_dnll}"
     );
     assert!(
         (ppl / want - 1.0).abs() <= 0.01,
@@ -142,8 +166,10 @@ fn fast_vs_llama_cpp(rel: &'static str, name: &str) {
     };
     let r = perplexity(&m, &tokens, &params, &mut |_, _| true).unwrap();
     assert_eq!((r.windows, r.tokens_scored), (windows.len(), scored));
+    // Measured (2026-12-02): equal to the last bit for both models (the same sums in the same
+    // order); 1e-12 allows only another summation order.
     assert!(
-        (r.ppl / ppl - 1.0).abs() < 1e-9,
+        (r.ppl / ppl - 1.0).abs() < 1e-12,
         "perplexity() {} vs {ppl}",
         r.ppl
     );
@@ -161,10 +187,12 @@ fn qwen_exact_path_matches_numpy() {
 
 #[test]
 fn smollm2_fast_path_matches_llama_cpp() {
-    fast_vs_llama_cpp(SMOLLM2, "smollm2");
+    // Measured (2026-12-02, AVX-512): median |dNLL| 0.0448 nats.
+    fast_vs_llama_cpp(SMOLLM2, "smollm2", 0.09);
 }
 
 #[test]
 fn qwen_fast_path_matches_llama_cpp() {
-    fast_vs_llama_cpp(QWEN_05B, "qwen05");
+    // Measured (2026-12-02, AVX-512): median |dNLL| 0.0317 nats.
+    fast_vs_llama_cpp(QWEN_05B, "qwen05", 0.065);
 }

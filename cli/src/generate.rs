@@ -1,36 +1,40 @@
 //! `llmcore generate --model M --prompt P [...]`: sample text, streaming it to stdout.
 
-use crate::args::{opt, switch, Flag};
-use crate::output::{load_model, parse, usage_err};
+use crate::args::{opt, path, switch, Flag};
+use crate::output::{load_model, note, parse, usage_err, write_stdout};
 use crate::Failure;
 use llmcore::io::json::Json;
 use llmcore::model::generate::{generate, GenerateParams};
-use llmcore::model::sampling::SamplerParams;
+use llmcore::model::sampling::{SamplerParams, Setting};
 use llmcore::model::{Numerics, Session};
-use std::io::Write;
+use std::ffi::OsString;
 
 const FLAGS: &[Flag] = &[
-    opt("--model", "PATH", "GGUF model"),
+    path("--model", "PATH", "GGUF model"),
     opt("--prompt", "TEXT", "the prompt (raw text unless --chat)"),
     opt("--max-tokens", "N", "tokens to generate (default 128)"),
-    opt("--temperature", "T", "0 = greedy (default 0)"),
+    opt("--temperature", "T", "finite, >= 0; 0 = greedy (default 0)"),
     opt(
         "--top-k",
         "K",
         "keep the K most likely tokens, 0 = all (default 40)",
     ),
-    opt("--top-p", "P", "nucleus probability (default 0.95)"),
+    opt(
+        "--top-p",
+        "P",
+        "nucleus probability in (0, 1] (default 0.95)",
+    ),
     opt(
         "--repeat-penalty",
         "R",
-        "penalty on the last 64 tokens, 1 = off (default 1)",
+        "penalty on the last 64 tokens, > 0, 1 = off (default 1)",
     ),
     opt("--seed", "S", "random seed (default 0)"),
-    opt("--stop", "TEXT", "stop before this string"),
+    opt("--stop", "TEXT", "stop before this (non-empty) string"),
     opt(
         "--ctx",
         "N",
-        "context size in tokens (default: prompt + max tokens)",
+        "context size in tokens, 0 = the model's (default: prompt + max tokens, at most the model's)",
     ),
     switch("--chat", "wrap the prompt in the model's chat template"),
     switch(
@@ -43,7 +47,15 @@ const FLAGS: &[Flag] = &[
     ),
 ];
 
-pub fn run(argv: &[String]) -> Result<(), Failure> {
+/// The flag that sets `setting` (validation errors name it).
+fn flag_name(setting: Setting) -> String {
+    match setting {
+        Setting::Stop(_) => "--stop".into(),
+        other => format!("--{}", other.field_name().replace('_', "-")),
+    }
+}
+
+pub fn run(argv: &[OsString]) -> Result<(), Failure> {
     let p = parse("generate", "--model M --prompt P [flags]", FLAGS, argv)?;
     p.at_most_positional(0).map_err(usage_err)?;
     let defaults = SamplerParams::default();
@@ -59,20 +71,6 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         repeat_last_n: defaults.repeat_last_n,
         seed: p.num("--seed", defaults.seed).map_err(usage_err)?,
     };
-    if !(sampler.top_p > 0.0 && sampler.top_p <= 1.0) {
-        return Err(usage_err(format!(
-            "--top-p must be in (0, 1], got {}",
-            sampler.top_p
-        )));
-    }
-    if sampler.repeat_penalty.is_nan()
-        || sampler.repeat_penalty <= 0.0
-        || !sampler.temperature.is_finite()
-    {
-        return Err(usage_err(
-            "--repeat-penalty must be > 0 and --temperature finite".into(),
-        ));
-    }
     let params = GenerateParams {
         max_tokens: p.num("--max-tokens", 128).map_err(usage_err)?,
         sampler,
@@ -81,7 +79,10 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             .map(|s| vec![s.to_string()])
             .unwrap_or_default(),
     };
-    let model = load_model(p.required("--model").map_err(usage_err)?)?;
+    params
+        .validate_named(&flag_name)
+        .map_err(|e| usage_err(e.to_string()))?;
+    let model = load_model(p.required_path("--model").map_err(usage_err)?)?;
     let prompt_text = p.required("--prompt").map_err(usage_err)?;
     let tok = model.tokenizer();
     let text = if p.flag("--chat") {
@@ -93,9 +94,12 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     if prompt.is_empty() {
         return Err(usage_err("the prompt is empty".into()));
     }
-    let ctx = p
-        .num("--ctx", prompt.len() + params.max_tokens)
-        .map_err(usage_err)?;
+    // A --max-tokens beyond the context means "until the context is full".
+    let default_ctx = prompt
+        .len()
+        .saturating_add(params.max_tokens)
+        .min(model.config.context_length.max(prompt.len()));
+    let ctx = p.num("--ctx", default_ctx).map_err(usage_err)?;
     let numerics = if p.flag("--exact") {
         Numerics::Exact
     } else {
@@ -103,16 +107,17 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     };
     let mut session = Session::new(model.clone(), ctx, numerics)?;
     let json = p.flag("--json");
-    let mut stdout = std::io::stdout();
+    // A failed write (the reader went away) stops generation and becomes the result.
+    let mut written = Ok(());
     let out = generate(&mut session, &prompt, &params, &mut |piece| {
         if !json {
-            let _ = stdout.write_all(piece.as_bytes());
-            let _ = stdout.flush();
+            written = write_stdout(piece);
         }
-        true
+        written.is_ok()
     })?;
-    let prefill_tps = out.prompt_tokens as f64 / out.prefill_seconds.max(1e-9);
-    let decode_tps = out.decode_steps as f64 / out.decode_seconds.max(1e-9);
+    written?;
+    let prefill_tps = out.prefill_tokens_per_s();
+    let decode_tps = out.decode_tokens_per_s();
     if json {
         let j = Json::object(vec![
             ("text", Json::from(out.text.as_str())),
@@ -125,17 +130,21 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             ("prefill_tokens_per_s", Json::from(prefill_tps)),
             ("decode_tokens_per_s", Json::from(decode_tps)),
         ]);
-        println!("{j}");
+        write_stdout(&format!("{j}\n"))
     } else {
-        println!();
-        eprintln!(
-            "[{} prompt tokens, {:.1} tokens/s prefill; {} generated, {:.1} tokens/s decode; stop: {}]",
+        write_stdout("\n")?;
+        let rate = |tps: Option<f64>, what: &str| match tps {
+            Some(r) => format!("{r:.1} tokens/s {what}"),
+            None => format!("no {what}"),
+        };
+        note(&format!(
+            "[{} prompt tokens, {}; {} generated, {}; stop: {}]",
             out.prompt_tokens,
-            prefill_tps,
+            rate(prefill_tps, "prefill"),
             out.tokens.len(),
-            decode_tps,
+            rate(decode_tps, "decode"),
             out.stop.name()
-        );
+        ));
+        Ok(())
     }
-    Ok(())
 }

@@ -9,26 +9,35 @@ use llmcore::model::ModelConfig;
 
 const FLAGS: &[crate::args::Flag] = &[switch("--tensors", "list every tensor")];
 
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary
+/// (`str::floor_char_boundary`, stable only since Rust 1.91, above the MSRV).
+fn prefix_within(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// A metadata value for display; long arrays are summarized.
 fn show(v: &Value) -> String {
     match v {
-        Value::String(s) if s.len() > 80 => format!(
-            "{:?}... ({} bytes)",
-            &s[..s.floor_char_boundary(60)],
-            s.len()
-        ),
+        Value::String(s) if s.len() > 80 => {
+            format!("{:?}... ({} bytes)", prefix_within(s, 60), s.len())
+        }
         Value::String(s) => format!("{s:?}"),
         Value::Array(a) => format!("[{} items]", a.len()),
         other => format!("{other:?}"),
     }
 }
 
-pub fn run(argv: &[String]) -> Result<(), Failure> {
+pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
     let p = parse("info", "MODEL.gguf [--tensors]", FLAGS, argv)?;
     p.at_most_positional(1).map_err(usage_err)?;
     let path = p
         .positional
         .first()
+        .map(std::path::Path::new)
         .ok_or_else(|| usage_err("a model path is required".into()))?;
     let file = GgufFile::open(path)?;
     let cfg = ModelConfig::from_gguf(&file)?;
@@ -46,7 +55,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         }
     }
     let json = Json::object(vec![
-        ("path", Json::from(path.as_str())),
+        ("path", Json::from(path.to_string_lossy().as_ref())),
         ("gguf_version", Json::from(file.version as u64)),
         ("architecture", Json::from(cfg.arch.name())),
         ("name", Json::from(cfg.name.as_str())),
@@ -75,7 +84,8 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     ]);
     emit(&p, json, || {
         let mut s = format!(
-            "{path}\n  GGUF v{}, {} ({}), {:.1}M parameters, {:.1} MB\n",
+            "{}\n  GGUF v{}, {} ({}), {:.1}M parameters, {:.1} MB\n",
+            path.display(),
             file.version,
             cfg.arch.name(),
             cfg.name,
@@ -101,6 +111,5 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             }
         }
         s
-    });
-    Ok(())
+    })
 }

@@ -9,12 +9,15 @@ mod progress;
 mod schedule;
 mod tokenize;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
-/// Why a subcommand failed: bad usage (exit 2, with the usage text) or a runtime error (exit 1).
+/// Why a subcommand failed: bad usage (exit 2, with the usage text), a runtime error (exit 1),
+/// or stdout's reader went away (exit 0 without a word, as a pipe into `head` expects).
 pub enum Failure {
     Usage(String),
     Run(String),
+    StdoutClosed,
 }
 
 impl From<llmcore::Error> for Failure {
@@ -35,34 +38,33 @@ commands:
 ";
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let Some(cmd) = argv.first().cloned() else {
-        eprint!("{COMMANDS}");
+    // Paths may be any bytes the OS allows: arguments stay `OsString` until a flag needs text.
+    let argv: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let Some(cmd) = argv.first() else {
+        output::note(COMMANDS.trim_end());
         return ExitCode::from(2);
     };
     let rest = &argv[1..];
-    let result = match cmd.as_str() {
+    let result = match cmd.to_str().unwrap_or("") {
         "info" => info::run(rest),
         "tokenize" => tokenize::run(rest),
         "generate" => generate::run(rest),
         "perplexity" => perplexity::run(rest),
         "schedule" => schedule::run(rest),
-        "help" | "--help" | "-h" => {
-            print!("{COMMANDS}");
-            return ExitCode::SUCCESS;
-        }
-        other => Err(Failure::Usage(format!(
-            "unknown command '{other}'\n\n{COMMANDS}"
+        "help" | "--help" | "-h" => output::write_stdout(COMMANDS),
+        _ => Err(Failure::Usage(format!(
+            "unknown command '{}'\n\n{COMMANDS}",
+            cmd.to_string_lossy()
         ))),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) | Err(Failure::StdoutClosed) => ExitCode::SUCCESS,
         Err(Failure::Usage(m)) => {
-            eprintln!("llmcore: {m}");
+            output::note(&format!("llmcore: {m}"));
             ExitCode::from(2)
         }
         Err(Failure::Run(m)) => {
-            eprintln!("llmcore: error: {m}");
+            output::note(&format!("llmcore: error: {m}"));
             ExitCode::from(1)
         }
     }

@@ -1,6 +1,6 @@
 //! `llmcore perplexity --model M --text FILE --ctx N`: perplexity over non-overlapping windows.
 
-use crate::args::{opt, switch, Flag};
+use crate::args::{opt, path, switch, Flag};
 use crate::output::{emit, load_model, parse, usage_err};
 use crate::progress::Progress;
 use crate::Failure;
@@ -10,15 +10,15 @@ use llmcore::model::Numerics;
 use std::time::Instant;
 
 const FLAGS: &[Flag] = &[
-    opt("--model", "PATH", "GGUF model"),
-    opt("--text", "FILE", "UTF-8 text file to score"),
+    path("--model", "PATH", "GGUF model"),
+    path("--text", "FILE", "UTF-8 text file to score"),
     opt("--ctx", "N", "window length in tokens (default 512)"),
     opt("--max-windows", "K", "score at most K windows (default: all)"),
     opt("--score", "half|all", "score the second half of each window (llama.cpp) or all but the first token (default half)"),
     switch("--exact", "use the exact f32 path instead of the quantized fast path"),
 ];
 
-pub fn run(argv: &[String]) -> Result<(), Failure> {
+pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
     let p = parse(
         "perplexity",
         "--model M --text FILE [--ctx N] [--max-windows K]",
@@ -45,9 +45,10 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             Numerics::Fast
         },
     };
-    let model = load_model(p.required("--model").map_err(usage_err)?)?;
-    let path = p.required("--text").map_err(usage_err)?;
-    let text = std::fs::read_to_string(path).map_err(|e| Failure::Run(format!("{path}: {e}")))?;
+    let model = load_model(p.required_path("--model").map_err(usage_err)?)?;
+    let path = p.required_path("--text").map_err(usage_err)?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
     let tokens = model.tokenizer().encode(&text, false)?;
     let mut bar = Progress::new("perplexity");
     let start = Instant::now();
@@ -70,6 +71,5 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             "perplexity {:.4} (mean NLL {:.5}) over {} scored tokens in {} windows of {}; {:.1} tokens/s\n",
             r.ppl, r.nll, r.tokens_scored, r.windows, params.ctx, tps
         )
-    });
-    Ok(())
+    })
 }

@@ -53,15 +53,14 @@ const SYNOPSIS: &str =
 [--dp D] [--seq S] [--memory-gb M] [--sequence-parallel] [--policy NAME]";
 
 /// Runs the subcommand on its arguments (those after `schedule`).
-pub fn run(argv: &[String]) -> Result<(), Failure> {
+pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
     let p = parse("schedule", SYNOPSIS, FLAGS, argv)?;
     p.at_most_positional(0).map_err(usage_err)?;
     let req = Request::from_json(&request(&p)?).map_err(|e| usage_err(e.to_string()))?;
     match req.policy {
         Some(policy) => {
             let plan = plan(&req.setup, policy)?;
-            emit(&p, plan.to_json(), || describe(&plan));
-            Ok(())
+            emit(&p, plan.to_json(), || describe(&plan))
         }
         None => table(&p, &req.setup),
     }
@@ -149,7 +148,7 @@ fn table(p: &Parsed, setup: &Setup) -> Result<(), Failure> {
         .iter()
         .map(|(policy, r, s)| (*policy, r.as_ref().map_err(Clone::clone), Some(*s)))
         .collect();
-    emit(p, comparison_json(&view), || table_text(setup, &rows));
+    emit(p, comparison_json(&view), || table_text(setup, &rows))?;
     match rows.iter().find(|(policy, ..)| *policy == Policy::LynxOpt) {
         Some((_, Err(e), _)) => Err(Failure::Run(format!("no policy fits: {e}"))),
         _ => Ok(()),

@@ -1,25 +1,25 @@
 //! `llmcore tokenize --model M (--text S | --file F)`: text to token ids.
 
-use crate::args::{opt, switch, Flag};
+use crate::args::{opt, path, switch, Flag};
 use crate::output::{emit, load_model, parse, usage_err};
 use crate::Failure;
 use llmcore::io::json::Json;
 
 const FLAGS: &[Flag] = &[
-    opt("--model", "PATH", "GGUF model whose tokenizer to use"),
+    path("--model", "PATH", "GGUF model whose tokenizer to use"),
     opt("--text", "STRING", "text to tokenize"),
-    opt("--file", "PATH", "file whose contents to tokenize"),
+    path("--file", "PATH", "file whose contents to tokenize"),
     switch("--no-special", "treat special-token text as plain text"),
 ];
 
-pub fn run(argv: &[String]) -> Result<(), Failure> {
+pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
     let p = parse("tokenize", "--model M (--text S | --file F)", FLAGS, argv)?;
     p.at_most_positional(0).map_err(usage_err)?;
-    let model = load_model(p.required("--model").map_err(usage_err)?)?;
-    let text = match (p.str("--text"), p.str("--file")) {
+    let model = load_model(p.required_path("--model").map_err(usage_err)?)?;
+    let text = match (p.str("--text"), p.path("--file")) {
         (Some(t), None) => t.to_string(),
         (None, Some(f)) => {
-            std::fs::read_to_string(f).map_err(|e| Failure::Run(format!("{f}: {e}")))?
+            std::fs::read_to_string(f).map_err(|e| Failure::Run(format!("{}: {e}", f.display())))?
         }
         _ => return Err(usage_err("give exactly one of --text and --file".into())),
     };
@@ -39,6 +39,5 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             s += &format!("{id:>7} {piece:?}\n");
         }
         s + &format!("{} tokens\n", ids.len())
-    });
-    Ok(())
+    })
 }

@@ -1,9 +1,14 @@
 //! The runtime commands end to end on the real SmolLM2: `--json` output of info, tokenize,
-//! generate and perplexity, and usage errors (exit 2) for unknown flags and bad values.
+//! generate and perplexity; usage errors (exit 2) naming the one bad flag or value; and inputs
+//! that once made the CLI panic (non-UTF-8 arguments, a closed stdout, a huge `--threads`).
 
 use llmcore::io::json::{parse, Json};
+use llmcore::model::perplexity::{perplexity, PerplexityParams, ScoreMode};
+use llmcore::model::Numerics;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn model() -> String {
     let dir = std::env::var_os("LLMCORE_ASSETS")
@@ -18,7 +23,7 @@ fn model() -> String {
     p.to_string_lossy().into_owned()
 }
 
-fn llmcore(args: &[&str]) -> Output {
+fn llmcore<S: AsRef<OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_llmcore"))
         .args(args)
         .output()
@@ -120,8 +125,32 @@ fn perplexity_json_scores_the_second_half_of_each_window() {
     ]));
     assert_eq!(j.get("windows").and_then(Json::as_u64), Some(2));
     assert_eq!(j.get("tokens_scored").and_then(Json::as_u64), Some(2 * 63));
+    // The CLI is a shell over the library: the same number as perplexity() on the same tokens
+    // (measured 2026-12-02: 33.0674 both, equal to the last printed digit).
     let ppl = j.get("ppl").and_then(Json::as_f64).unwrap();
-    assert!(ppl > 5.0 && ppl < 200.0, "ppl {ppl}");
+    let model = llmcore::model::Model::open(&m).unwrap();
+    let tokens = model
+        .tokenizer()
+        .encode(&std::fs::read_to_string(&text).unwrap(), false)
+        .unwrap();
+    let params = PerplexityParams {
+        ctx: 128,
+        max_windows: 2,
+        score: ScoreMode::SecondHalf,
+        numerics: Numerics::Fast,
+    };
+    let want = perplexity(
+        &std::sync::Arc::new(model),
+        &tokens,
+        &params,
+        &mut |_, _| true,
+    )
+    .unwrap()
+    .ppl;
+    assert!(
+        (ppl / want - 1.0).abs() < 1e-12,
+        "CLI {ppl} vs library {want}"
+    );
 }
 
 #[test]
@@ -190,4 +219,199 @@ fn runtime_errors_exit_1_with_the_reason() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("context overflow"));
+}
+
+/// Exit status 2 and a first stderr line naming `needle` (and none of `others` unless it is
+/// `needle` itself), without a panic.
+fn usage_error_naming(args: &[&OsStr], needle: &str, others: &[&str]) {
+    let o = llmcore(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    let first = err.lines().next().unwrap_or("");
+    assert!(first.contains(needle), "{args:?}: {err}");
+    for other in others.iter().filter(|o| !needle.contains(*o)) {
+        assert!(
+            !first.contains(other),
+            "{args:?} names {other} too: {first}"
+        );
+    }
+}
+
+#[test]
+fn each_sampler_setting_out_of_range_is_named_alone_with_its_value() {
+    let m = model();
+    let flags = ["--temperature", "--top-p", "--repeat-penalty", "--stop"];
+    for (flag, value, needle) in [
+        (
+            "--temperature",
+            "-1",
+            "--temperature must be a finite number >= 0 (0 = greedy), got -1",
+        ),
+        (
+            "--temperature",
+            "nan",
+            "--temperature must be a finite number >= 0 (0 = greedy), got NaN",
+        ),
+        (
+            "--temperature",
+            "inf",
+            "--temperature must be a finite number >= 0 (0 = greedy), got inf",
+        ),
+        (
+            "--repeat-penalty",
+            "0",
+            "--repeat-penalty must be a finite number > 0 (1 = off), got 0",
+        ),
+        (
+            "--repeat-penalty",
+            "nan",
+            "--repeat-penalty must be a finite number > 0 (1 = off), got NaN",
+        ),
+        ("--top-p", "0", "--top-p must be in (0, 1], got 0"),
+        ("--top-p", "1.5", "--top-p must be in (0, 1], got 1.5"),
+        ("--stop", "", "--stop must be a non-empty string, got \"\""),
+    ] {
+        let args = ["generate", "--model", &m, "--prompt", "x", flag, value];
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        usage_error_naming(&args, needle, &flags);
+    }
+}
+
+#[test]
+fn zero_max_tokens_reports_no_rate_rather_than_one_from_an_empty_interval() {
+    let m = model();
+    let args = [
+        "generate",
+        "--model",
+        &m,
+        "--prompt",
+        "Hello",
+        "--max-tokens",
+        "0",
+    ];
+    let j = json(&llmcore(&[&args[..], &["--json"]].concat()));
+    assert_eq!(
+        j.get("tokens").and_then(Json::as_array).map(<[Json]>::len),
+        Some(0)
+    );
+    assert!(
+        j.get("prefill_tokens_per_s").is_some_and(Json::is_null),
+        "{j}"
+    );
+    assert!(
+        j.get("decode_tokens_per_s").is_some_and(Json::is_null),
+        "{j}"
+    );
+    let o = llmcore(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("no prefill") && err.contains("no decode"),
+        "{err}"
+    );
+    assert!(!err.contains("tokens/s"), "{err}");
+}
+
+#[test]
+fn a_non_utf8_prompt_is_a_usage_error_naming_the_flag() {
+    let m = model();
+    let args = [
+        OsStr::new("generate"),
+        OsStr::new("--model"),
+        OsStr::new(&m),
+        OsStr::new("--prompt"),
+        OsStr::from_bytes(b"caf\xe9"),
+    ];
+    usage_error_naming(
+        &args,
+        "--prompt: the value is not valid UTF-8 (caf\u{fffd})",
+        &[],
+    );
+    // A non-UTF-8 subcommand or flag name is unknown, not a panic.
+    usage_error_naming(
+        &[OsStr::from_bytes(b"inf\xf6")],
+        "unknown command 'inf\u{fffd}'",
+        &[],
+    );
+    let flag = [OsStr::new("info"), OsStr::from_bytes(b"--t\xe9nsors")];
+    usage_error_naming(&flag, "unknown flag --t\u{fffd}nsors", &[]);
+}
+
+#[test]
+fn a_non_utf8_model_path_is_opened_like_any_other() {
+    let dir = std::env::temp_dir().join(format!("llmcore-cli-nonutf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join(OsStr::from_bytes(b"model-\xff.gguf"));
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(model(), &link).unwrap();
+    let args = [
+        OsStr::new("tokenize"),
+        OsStr::new("--model"),
+        link.as_os_str(),
+    ];
+    let j = json(&llmcore(
+        &[
+            &args[..],
+            &[OsStr::new("--text"), OsStr::new("hi"), OsStr::new("--json")],
+        ]
+        .concat(),
+    ));
+    assert_eq!(j.get("count").and_then(Json::as_u64), Some(1));
+    let j = json(&llmcore(&[
+        OsStr::new("info"),
+        link.as_os_str(),
+        OsStr::new("--json"),
+    ]));
+    assert_eq!(j.get("n_layer").and_then(Json::as_u64), Some(30));
+    // A missing non-UTF-8 path is a runtime error naming it (lossily), exit 1.
+    let missing = dir.join(OsStr::from_bytes(b"gone-\xff.gguf"));
+    let o = llmcore(&[OsStr::new("info"), missing.as_os_str()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("gone-\u{fffd}.gguf"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let m = model();
+    for extra in [&[][..], &["--json"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_llmcore"))
+            .args(["generate", "--model", &m, "--prompt", "Once upon a time"])
+            .args(["--max-tokens", "16", "--threads", "1"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run llmcore");
+        // The reader goes away before the first byte: every write gets EPIPE.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{extra:?}: {err}");
+        assert!(err.is_empty(), "{extra:?}: {err}");
+    }
+}
+
+#[test]
+fn threads_beyond_the_cap_are_capped_with_a_warning() {
+    let m = model();
+    let o = llmcore(&[
+        "generate",
+        "--model",
+        &m,
+        "--prompt",
+        "Hi",
+        "--max-tokens",
+        "4",
+        "--threads",
+        "10000",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let hw = std::thread::available_parallelism().unwrap().get();
+    let warning = format!(
+        "warning: --threads 10000 is more than 2x the {hw} hardware threads; using {}",
+        2 * hw
+    );
+    assert!(err.contains(&warning), "{err}");
 }

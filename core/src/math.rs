@@ -1,5 +1,6 @@
 //! Scalar float math for `no_std`: one thin layer over `libm`, so every module computes
-//! `exp`, `ln`, `sqrt`, ... the same way with or without `std`.
+//! `exp`, `ln`, `sqrt`, ... the same way with or without `std`. It holds only what the crate
+//! calls; add a wrapper here (not a direct `libm` call) when a module needs another function.
 
 #[inline]
 pub fn expf(x: f32) -> f32 {
@@ -10,24 +11,12 @@ pub fn exp(x: f64) -> f64 {
     libm::exp(x)
 }
 #[inline]
-pub fn lnf(x: f32) -> f32 {
-    libm::logf(x)
-}
-#[inline]
 pub fn ln(x: f64) -> f64 {
     libm::log(x)
 }
 #[inline]
 pub fn sqrtf(x: f32) -> f32 {
     libm::sqrtf(x)
-}
-#[inline]
-pub fn sqrt(x: f64) -> f64 {
-    libm::sqrt(x)
-}
-#[inline]
-pub fn powf(x: f32, y: f32) -> f32 {
-    libm::powf(x, y)
 }
 #[inline]
 pub fn pow(x: f64, y: f64) -> f64 {
@@ -40,20 +29,4 @@ pub fn sin(x: f64) -> f64 {
 #[inline]
 pub fn cos(x: f64) -> f64 {
     libm::cos(x)
-}
-#[inline]
-pub fn tanhf(x: f32) -> f32 {
-    libm::tanhf(x)
-}
-#[inline]
-pub fn roundf(x: f32) -> f32 {
-    libm::roundf(x)
-}
-#[inline]
-pub fn floor(x: f64) -> f64 {
-    libm::floor(x)
-}
-#[inline]
-pub fn ceil(x: f64) -> f64 {
-    libm::ceil(x)
 }

@@ -31,18 +31,18 @@ pub struct llmc_generate_params {
     pub struct_size: usize,
     /// Most tokens to generate (default 128).
     pub max_tokens: usize,
-    /// 0 = greedy (default); otherwise the softmax temperature.
+    /// 0 = greedy (default); otherwise the softmax temperature: finite and >= 0.
     pub temperature: f32,
     /// Keep the `top_k` most likely tokens, 0 = all (default 40).
     pub top_k: usize,
     /// Keep the smallest set reaching this probability, in (0, 1] (default 0.95).
     pub top_p: f32,
-    /// Repetition penalty on the last `repeat_last_n` tokens, > 0, 1 = off (default 1).
+    /// Repetition penalty on the last `repeat_last_n` tokens, finite and > 0, 1 = off (default 1).
     pub repeat_penalty: f32,
     pub repeat_last_n: usize,
     /// Seed of the sampler's random numbers (default 0): equal seeds give equal text.
     pub seed: u64,
-    /// `n_stop` NUL-terminated UTF-8 strings; generation stops before any of them and they
+    /// `n_stop` non-empty NUL-terminated UTF-8 strings; generation stops before any of them and they
     /// are not part of the output. May be NULL when `n_stop` is 0.
     pub stop: *const *const c_char,
     pub n_stop: usize,
@@ -126,19 +126,10 @@ pub unsafe extern "C" fn llmc_generate(
         if prompt.is_empty() {
             return Err(invalid("the prompt is empty"));
         }
-        if !(p.top_p > 0.0 && p.top_p <= 1.0) {
-            return Err(invalid(format!("top_p must be in (0, 1], got {}", p.top_p)));
-        }
-        if p.repeat_penalty.is_nan() || p.repeat_penalty <= 0.0 || !p.temperature.is_finite() {
-            return Err(invalid("repeat_penalty must be > 0 and temperature finite"));
-        }
         let stops = unsafe { arg_slice(p.stop, p.n_stop, "params->stop")? };
         let mut stop = Vec::with_capacity(stops.len());
         for (i, &st) in stops.iter().enumerate() {
             let st = unsafe { arg_cstr(st, &format!("params->stop[{i}]"))? };
-            if st.is_empty() {
-                return Err(invalid(format!("params->stop[{i}] is empty")));
-            }
             stop.push(st.to_string());
         }
         let params = GenerateParams {
@@ -153,6 +144,8 @@ pub unsafe extern "C" fn llmc_generate(
             },
             stop,
         };
+        // The struct's fields are core's field names; errors name them as `params->field`.
+        params.validate_named(&|s| format!("params->{}", s.field_name()))?;
         let mut piece = Vec::new();
         let mut on_text = |text: &str| match callback {
             None => true,
@@ -165,14 +158,16 @@ pub unsafe extern "C" fn llmc_generate(
             }
         };
         let g = generate(&mut s.session, prompt, &params, &mut on_text)?;
-        let decode_tps = g.decode_steps as f64 / g.decode_seconds.max(1e-9);
+        let decode = match g.decode_tokens_per_s() {
+            Some(tps) => format!("{tps:.1} tokens/s decode"),
+            None => "no decode steps".into(),
+        };
         log(
             LLMC_LOG_INFO,
             &format!(
-                "generated {} tokens after {} prompt tokens ({:.1} tokens/s decode), stop: {}",
+                "generated {} tokens after {} prompt tokens ({decode}), stop: {}",
                 g.tokens.len(),
                 g.prompt_tokens,
-                decode_tps,
                 g.stop.name()
             ),
         );

@@ -6,6 +6,7 @@
  * scripts/test-bindings.sh.
  *
  * usage: bad_input MODEL.gguf SCRATCH_DIR */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -446,7 +447,24 @@ static void test_model_calls(const char *model_path) {
     gp.top_p = 0;
     EXPECT(llmc_generate(s, toks, 1, &gp, NULL, NULL, &g), LLMC_ERR_INVALID_ARGUMENT, "top_p");
     gp.top_p = 0.9f;
+    /* Each setting out of range is named alone, as its field, with its value. */
+    gp.temperature = -1;
+    EXPECT(llmc_generate(s, toks, 1, &gp, NULL, NULL, &g), LLMC_ERR_INVALID_ARGUMENT,
+           "params->temperature must be a finite number >= 0 (0 = greedy), got -1");
+    gp.temperature = NAN;
+    EXPECT(llmc_generate(s, toks, 1, &gp, NULL, NULL, &g), LLMC_ERR_INVALID_ARGUMENT,
+           "params->temperature must be a finite number >= 0 (0 = greedy), got NaN");
+    gp.temperature = 0;
+    gp.repeat_penalty = 0;
+    EXPECT(llmc_generate(s, toks, 1, &gp, NULL, NULL, &g), LLMC_ERR_INVALID_ARGUMENT,
+           "params->repeat_penalty must be a finite number > 0 (1 = off), got 0");
+    gp.repeat_penalty = 1;
+    const char *empty_stop[1] = {""};
+    gp.stop = empty_stop;
     gp.n_stop = 1;
+    EXPECT(llmc_generate(s, toks, 1, &gp, NULL, NULL, &g), LLMC_ERR_INVALID_ARGUMENT,
+           "params->stop[0] must be a non-empty string");
+    gp.stop = NULL;
     EXPECT(llmc_generate(s, toks, 1, &gp, NULL, NULL, &g), LLMC_ERR_NULL_ARGUMENT,
            "'params->stop'");
     const char *stops[1] = {NULL};

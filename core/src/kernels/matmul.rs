@@ -448,8 +448,10 @@ mod tests {
                             .map(|(a, b)| (*a as f64 * *b as f64).abs())
                             .sum();
                         let got = y[t * ROWS + r] as f64;
+                        // Measured (2026-12-02): |got - want| / mag <= 1.44e-7 (Q4_K), 5.9e-8
+                        // (F16) .. 1.3e-7 (Q4_1); 5e-7 is 3.5x the largest.
                         assert!(
-                            (got - want).abs() <= 1e-6 * mag,
+                            (got - want).abs() <= 5e-7 * mag,
                             "{} n{n} t{t} r{r}: {got} vs {want}",
                             ty.name()
                         );
@@ -461,9 +463,12 @@ mod tests {
 
     /// Bound on |fast - exact| for one output: the activation rounding of each block is at most
     /// half a step, `amax / 254` (8-bit blocks with `d = amax / 127`), times the block's Σ|w|;
-    /// doubled for the f16-rounded block sums of Q8_1, plus f32 rounding.
+    /// doubled for the f16-rounded block sums of Q8_1, plus f32 rounding: 3e-7 of Σ|x w|, 4.5x
+    /// the 6.7e-8 measured (2026-12-02) for the f32-activation types. The quantization term is
+    /// the worst case; measured errors reach 6.6% of the whole bound (Q6_K), 4.2-4.7% for the
+    /// other quantized types (random rounding errors cancel, the bound assumes they add up).
     fn fast_error_bound(act_ty: GgmlType, xr: &[f32], wr: &[f32]) -> f64 {
-        let rounding: f64 = 1e-5
+        let rounding: f64 = 3e-7
             * xr.iter()
                 .zip(wr)
                 .map(|(a, b)| (*a as f64 * *b as f64).abs())

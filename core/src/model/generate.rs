@@ -2,7 +2,7 @@
 //! streaming text to a callback until EOS, a stop string, the token limit or a full context.
 
 use super::forward::LogitRows;
-use super::sampling::{Sampler, SamplerParams};
+use super::sampling::{out_of_range, Sampler, SamplerParams, Setting};
 use super::session::Session;
 use crate::tokenizer::StreamDecoder;
 use crate::Result;
@@ -24,6 +24,28 @@ impl Default for GenerateParams {
             max_tokens: 128,
             sampler: SamplerParams::default(),
             stop: Vec::new(),
+        }
+    }
+}
+
+impl GenerateParams {
+    /// [`GenerateParams::validate_named`] with the Rust field names.
+    pub fn validate(&self) -> Result<()> {
+        self.validate_named(&Setting::field_name)
+    }
+
+    /// Checks the sampler's ranges ([`SamplerParams::validate_named`]) and that no stop string
+    /// is empty (an empty string would stop before every token); the error names the first bad
+    /// setting as `name` spells it.
+    pub fn validate_named(&self, name: &dyn Fn(Setting) -> String) -> Result<()> {
+        self.sampler.validate_named(name)?;
+        match self.stop.iter().position(|s| s.is_empty()) {
+            Some(i) => Err(out_of_range(
+                name(Setting::Stop(i)),
+                "\"\"",
+                "a non-empty string",
+            )),
+            None => Ok(()),
         }
     }
 }
@@ -70,6 +92,24 @@ pub struct Generation {
     pub decode_seconds: f64,
     /// Number of single-token forward passes.
     pub decode_steps: usize,
+}
+
+impl Generation {
+    /// Prompt tokens per second of the prefill; `None` when no prefill ran (or took no
+    /// measurable time, as without `std`).
+    pub fn prefill_tokens_per_s(&self) -> Option<f64> {
+        rate(self.prompt_tokens, self.prefill_seconds)
+    }
+
+    /// Single-token forward passes per second; `None` when there were none.
+    pub fn decode_tokens_per_s(&self) -> Option<f64> {
+        rate(self.decode_steps, self.decode_seconds)
+    }
+}
+
+/// `count / seconds`, or `None` for an empty or zero-length interval (no rate to speak of).
+fn rate(count: usize, seconds: f64) -> Option<f64> {
+    (count > 0 && seconds > 0.0).then(|| count as f64 / seconds)
 }
 
 /// Holds back streamed text that could still turn into a stop string.
@@ -127,13 +167,15 @@ fn now() -> f64 {
 
 /// Generates after `prompt` (appended to whatever `session` already holds). `on_text` receives
 /// each piece of new text as soon as it is complete UTF-8 and clear of stop strings; returning
-/// `false` stops generation.
+/// `false` stops generation. Settings out of range ([`GenerateParams::validate`]) are refused
+/// before any work.
 pub fn generate(
     session: &mut Session,
     prompt: &[u32],
     params: &GenerateParams,
     on_text: &mut dyn FnMut(&str) -> bool,
 ) -> Result<Generation> {
+    params.validate()?;
     let model = session.model().clone();
     let tok = model.tokenizer();
     let eos = tok.eos();
@@ -207,6 +249,33 @@ pub fn generate(
 mod tests {
     use super::*;
     use alloc::string::ToString;
+
+    #[test]
+    fn an_empty_stop_string_is_refused_by_its_index() {
+        let p = GenerateParams {
+            stop: alloc::vec!["x".to_string(), String::new()],
+            ..Default::default()
+        };
+        let expected = "stop[1] must be a non-empty string, got \"\"";
+        assert_eq!(p.validate(), Err(crate::Error::invalid(expected)));
+        let bad_sampler = GenerateParams {
+            sampler: SamplerParams {
+                temperature: -1.0,
+                ..Default::default()
+            },
+            ..p
+        };
+        let e = bad_sampler.validate().unwrap_err().to_string();
+        assert!(e.contains("temperature") && !e.contains("stop"), "{e}");
+    }
+
+    #[test]
+    fn no_rate_from_an_empty_interval() {
+        assert_eq!(rate(0, 0.0), None);
+        assert_eq!(rate(5, 0.0), None);
+        assert_eq!(rate(0, 1.0), None);
+        assert_eq!(rate(6, 2.0), Some(3.0));
+    }
 
     #[test]
     fn stop_filter_holds_back_possible_stop_prefixes() {

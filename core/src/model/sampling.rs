@@ -2,9 +2,12 @@
 //! temperature (applied in that order, as llama.cpp's default chain does), from a seeded RNG.
 
 use crate::math::expf;
+use crate::{Error, Result};
+use alloc::format;
+use alloc::string::String;
 use alloc::vec::Vec;
 
-/// Sampling settings. `temperature <= 0` means greedy (argmax after the repetition penalty).
+/// Sampling settings ([`SamplerParams::validate`] states their ranges). `temperature == 0` means greedy (argmax after the repetition penalty).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SamplerParams {
     pub temperature: f32,
@@ -29,6 +32,63 @@ impl Default for SamplerParams {
             repeat_last_n: 64,
             seed: 0,
         }
+    }
+}
+
+/// A generation setting that validation can refuse: one of [`SamplerParams`]' ranged fields,
+/// or the `i`-th stop string of a [`GenerateParams`](super::generate::GenerateParams). Front
+/// ends spell it their own way in the error (the CLI as its flag, the C ABI as its struct field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    Temperature,
+    TopP,
+    RepeatPenalty,
+    Stop(usize),
+}
+
+impl Setting {
+    /// The Rust field's name (`stop[i]` for a stop string): the spelling of [`SamplerParams::validate`].
+    pub fn field_name(self) -> String {
+        match self {
+            Setting::Temperature => "temperature".into(),
+            Setting::TopP => "top_p".into(),
+            Setting::RepeatPenalty => "repeat_penalty".into(),
+            Setting::Stop(i) => format!("stop[{i}]"),
+        }
+    }
+}
+
+/// The error for `setting` (spelled `name`) holding `value` outside `allowed`.
+pub(crate) fn out_of_range(name: String, value: impl core::fmt::Display, allowed: &str) -> Error {
+    Error::invalid(format!("{name} must be {allowed}, got {value}"))
+}
+
+impl SamplerParams {
+    /// Checks each ranged setting, naming the first one out of range by its Rust field name.
+    pub fn validate(&self) -> Result<()> {
+        self.validate_named(&Setting::field_name)
+    }
+
+    /// Checks each ranged setting: `temperature` finite and >= 0 (0 = greedy), `top_p` in
+    /// (0, 1], `repeat_penalty` finite and > 0 (1 = off); the error names the first setting out
+    /// of range as `name` spells it, with its value and the allowed range. `top_k`,
+    /// `repeat_last_n` and `seed` take any value.
+    pub fn validate_named(&self, name: &dyn Fn(Setting) -> String) -> Result<()> {
+        let t = self.temperature;
+        if !(t.is_finite() && t >= 0.0) {
+            let allowed = "a finite number >= 0 (0 = greedy)";
+            return Err(out_of_range(name(Setting::Temperature), t, allowed));
+        }
+        let p = self.top_p;
+        if !(p > 0.0 && p <= 1.0) {
+            return Err(out_of_range(name(Setting::TopP), p, "in (0, 1]"));
+        }
+        let r = self.repeat_penalty;
+        if !(r.is_finite() && r > 0.0) {
+            let allowed = "a finite number > 0 (1 = off)";
+            return Err(out_of_range(name(Setting::RepeatPenalty), r, allowed));
+        }
+        Ok(())
     }
 }
 
@@ -189,7 +249,7 @@ mod tests {
     }
 
     #[test]
-    fn top_k_one_is_greedy_and_seed_reproduces() {
+    fn top_k_one_is_greedy_and_the_seed_determines_the_draws() {
         let params = SamplerParams {
             temperature: 0.8,
             top_k: 1,
@@ -197,20 +257,94 @@ mod tests {
         };
         let mut s = Sampler::new(params);
         assert_eq!(s.sample(&mut [0.0, 5.0, 4.9], &[]), 1);
-        let params = SamplerParams {
-            temperature: 1.0,
-            top_k: 0,
-            top_p: 1.0,
-            seed: 7,
-            ..Default::default()
-        };
-        let draw = |p| {
-            let mut s = Sampler::new(p);
-            (0..32)
+        // Four near-equal candidates: two independent 64-draw sequences collide with
+        // probability about 0.25^64 < 1e-38, so equal draws for different seeds mean the seed
+        // was ignored.
+        let draw = |seed| {
+            let mut s = Sampler::new(SamplerParams {
+                temperature: 1.0,
+                top_k: 0,
+                top_p: 1.0,
+                seed,
+                ..Default::default()
+            });
+            (0..64)
                 .map(|_| s.sample(&mut [0.0, 0.1, 0.2, 0.3], &[]))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(draw(params), draw(params));
+        assert_eq!(draw(7), draw(7), "one seed, one sequence");
+        for other in [0, 8, u64::MAX] {
+            assert_ne!(draw(7), draw(other), "seeds 7 and {other} drew the same");
+        }
+    }
+
+    #[test]
+    fn validation_names_the_one_setting_out_of_range() {
+        let ok = SamplerParams::default();
+        assert_eq!(ok.validate(), Ok(()));
+        let greedy_edge = SamplerParams {
+            top_p: 1.0,
+            repeat_penalty: 0.5,
+            ..ok
+        };
+        assert_eq!(greedy_edge.validate(), Ok(()));
+        for (bad, field, value) in [
+            (
+                SamplerParams {
+                    temperature: -1.0,
+                    ..ok
+                },
+                "temperature",
+                "-1",
+            ),
+            (
+                SamplerParams {
+                    temperature: f32::NAN,
+                    ..ok
+                },
+                "temperature",
+                "NaN",
+            ),
+            (
+                SamplerParams {
+                    temperature: f32::INFINITY,
+                    ..ok
+                },
+                "temperature",
+                "inf",
+            ),
+            (SamplerParams { top_p: 0.0, ..ok }, "top_p", "0"),
+            (SamplerParams { top_p: 1.5, ..ok }, "top_p", "1.5"),
+            (
+                SamplerParams {
+                    repeat_penalty: 0.0,
+                    ..ok
+                },
+                "repeat_penalty",
+                "0",
+            ),
+            (
+                SamplerParams {
+                    repeat_penalty: f32::NAN,
+                    ..ok
+                },
+                "repeat_penalty",
+                "NaN",
+            ),
+        ] {
+            let Err(Error::InvalidArgument(m)) = bad.validate() else {
+                panic!("{bad:?} accepted");
+            };
+            assert!(m.starts_with(&format!("{field} must be ")), "{m}");
+            assert!(m.ends_with(&format!("got {value}")), "{m}");
+            let others = ["temperature", "top_p", "repeat_penalty"];
+            assert!(others.iter().all(|o| *o == field || !m.contains(o)), "{m}");
+            // A front end's own spelling replaces the field name.
+            let Err(Error::InvalidArgument(m)) = bad.validate_named(&|s| format!("<{s:?}>")) else {
+                unreachable!()
+            };
+            assert!(m.starts_with('<') && !m.contains(field), "{m}");
+        }
     }
 
     #[test]

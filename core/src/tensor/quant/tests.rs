@@ -435,6 +435,18 @@ fn reference(ty: GgmlType, w: &[u8], a: &[f32]) -> (f64, f64) {
     (dot, mag)
 }
 
+/// Bound on |kernel - f64 dot of the dequantized rows| / `mag` in the two tests below. Measured
+/// (2026-12-02, portable and AVX2 kernels, every random and real row): <= 1.5e-8 for every type
+/// but Q4_1 (f32 accumulation), and 5.7e-6 for Q4_1, whose block sum s = d * sum q is stored
+/// rounded to f16 (<= 2^-11 |m| sum |a|). The bounds are 3.3x and 1.8x those.
+fn dot_tolerance(ty: GgmlType) -> f64 {
+    if ty == GgmlType::Q4_1 {
+        1e-5
+    } else {
+        5e-8
+    }
+}
+
 #[test]
 fn portable_kernels_match_f64_reference() {
     let mut rng = Rng(0x0dd_ba11_cafe_f00d);
@@ -447,9 +459,7 @@ fn portable_kernels_match_f64_reference() {
             let (want, mag) = reference(ty, &w, &a);
             let got32 = f(&w, &act, n);
             let got = got32 as f64;
-            // f32 accumulation over n terms (plus, for Q4_1, the f16 rounding of s = d * sum q,
-            // <= 2^-11 |m| sum |a|, inside `mag`): |err| <= 1e-5 * mag for these n.
-            let tol = 1e-5 * mag + 1e-30;
+            let tol = dot_tolerance(ty) * mag + 1e-30;
             assert!(
                 (got - want).abs() <= tol,
                 "{} n={n}: {got} vs {want} (tol {tol})",
@@ -664,7 +674,7 @@ fn real_rows_match_gguf_py() {
                 let f = vec_dot_fn_at(level, ty).unwrap();
                 let got = f(row, &act, cols) as f64;
                 assert!(
-                    (got - want).abs() <= 1e-5 * mag,
+                    (got - want).abs() <= dot_tolerance(ty) * mag,
                     "{case} row {r} {level}: {got} vs {want}"
                 );
             }
