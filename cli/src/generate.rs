@@ -1,6 +1,7 @@
 //! `llmcore generate --model M --prompt P [...]`: sample text, streaming it to stdout.
 
 use crate::args::{opt, switch, Flag};
+use crate::kv;
 use crate::output::{load_model, parse, usage_err};
 use crate::Failure;
 use llmcore::io::json::Json;
@@ -41,6 +42,7 @@ const FLAGS: &[Flag] = &[
         "--exact",
         "use the exact f32 path instead of the quantized fast path",
     ),
+    kv::FLAG,
 ];
 
 pub fn run(argv: &[String]) -> Result<(), Failure> {
@@ -101,7 +103,8 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     } else {
         Numerics::Fast
     };
-    let mut session = Session::new(model.clone(), ctx, numerics)?;
+    let kv_type = kv::kv_type(&p, numerics)?;
+    let mut session = Session::with_kv_type(model.clone(), ctx, numerics, kv_type)?;
     let json = p.flag("--json");
     let mut stdout = std::io::stdout();
     let out = generate(&mut session, &prompt, &params, &mut |piece| {
@@ -122,6 +125,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             ),
             ("prompt_tokens", Json::from(out.prompt_tokens as u64)),
             ("stop_reason", Json::from(out.stop.name())),
+            ("kv_type", Json::from(kv_type.name())),
             ("prefill_tokens_per_s", Json::from(prefill_tps)),
             ("decode_tokens_per_s", Json::from(decode_tps)),
         ]);

@@ -6,7 +6,8 @@
 //! F16C (detected at run time under `std`, or targeted at build time) eight lanes at a time go
 //! through `vcvtph2ps` / `vcvtps2ph`, tested bit for bit against it.
 
-use half::f16;
+/// The f16 type the KV cache stores (`half`'s IEEE binary16), re-exported for callers.
+pub use half::f16;
 
 /// `dst[i] = src[i]` widened to f32 (exact). The slices must be equally long.
 pub fn f16_row_to_f32(src: &[f16], dst: &mut [f32]) {
