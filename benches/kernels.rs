@@ -7,7 +7,8 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use llmcore::kernels::activation::{softmax_inplace, swiglu};
-use llmcore::kernels::attention::attention_row;
+use llmcore::kernels::attention::{attention_row, VisibleSlots};
+use llmcore::kernels::f16_rows::{f16, f32_row_to_f16};
 use llmcore::kernels::matmul::{matmul_exact, matmul_fast};
 use llmcore::kernels::norm::rms_norm;
 use llmcore::kernels::rope::{Rope, RopeStyle};
@@ -126,23 +127,48 @@ fn attention(c: &mut Criterion) {
     let q = rng.vec(n_head * hd);
     let keys = rng.vec(slots * n_kv * hd);
     let values = rng.vec(slots * n_kv * hd);
+    let (mut keys16, mut values16) = (vec![f16::ZERO; keys.len()], vec![f16::ZERO; values.len()]);
+    f32_row_to_f16(&keys, &mut keys16);
+    f32_row_to_f16(&values, &mut values16);
     // 512 visible slots spread over a 1024-slot cache (every other slot, as in a tree batch).
-    let visible: Vec<u32> = (0..slots as u32).step_by(2).collect();
+    let spread: Vec<u32> = (0..slots as u32).step_by(2).collect();
+    let tree = VisibleSlots::from_ascending(&spread);
+    // A causal (decode) row over 512 slots: a bare prefix.
+    let causal = VisibleSlots {
+        prefix: 512,
+        extra: &[],
+    };
     let mut out = vec![0f32; n_head * hd];
-    c.bench_function("attention_row/9x64_gqa3/512_visible", |b| {
-        b.iter(|| {
-            attention_row(
-                black_box(&q),
-                &keys,
-                &values,
-                &visible,
-                n_head,
-                n_kv,
-                hd,
-                &mut out,
-            )
-        })
-    });
+    for (name, visible) in [("512_spread", tree), ("512_prefix", causal)] {
+        c.bench_function(&format!("attention_row/9x64_gqa3/{name}/f32"), |b| {
+            b.iter(|| {
+                attention_row(
+                    black_box(&q),
+                    &keys,
+                    &values,
+                    visible,
+                    n_head,
+                    n_kv,
+                    hd,
+                    &mut out,
+                )
+            })
+        });
+        c.bench_function(&format!("attention_row/9x64_gqa3/{name}/f16"), |b| {
+            b.iter(|| {
+                attention_row(
+                    black_box(&q),
+                    &keys16,
+                    &values16,
+                    visible,
+                    n_head,
+                    n_kv,
+                    hd,
+                    &mut out,
+                )
+            })
+        });
+    }
 }
 
 criterion_group!(benches, matmul, elementwise, attention);

@@ -403,6 +403,12 @@ typedef struct llmc_chat_message {
 } llmc_chat_message;
 
 /**
+ * What a session's KV cache stores keys and values as. 64 bits wide so that appending it
+ * grew `llmc_session_params`, letting `struct_size` tell the two layouts apart.
+ */
+typedef uint64_t llmc_kv_type;
+
+/**
  * How to create a session. Start from `llmc_session_default_params()`.
  */
 typedef struct llmc_session_params {
@@ -419,6 +425,12 @@ typedef struct llmc_session_params {
      * `LLMC_NUMERICS_FAST` (default) or `LLMC_NUMERICS_EXACT`.
      */
     llmc_numerics numerics;
+    /**
+     * `LLMC_KV_DEFAULT` (f16 on the fast path, f32 on the exact one), `LLMC_KV_F32` or
+     * `LLMC_KV_F16`. Appended in 0.2; a struct from an older header (without it) gets the
+     * default.
+     */
+    llmc_kv_type kv_type;
 } llmc_session_params;
 
 /**
@@ -551,6 +563,22 @@ typedef struct llmc_tensor_info {
  * f32 activations against dequantized weights: the slower reference path.
  */
 #define LLMC_NUMERICS_EXACT 1
+
+/**
+ * The numeric path's default (as llama.cpp): f16 with `LLMC_NUMERICS_FAST`, f32 with
+ * `LLMC_NUMERICS_EXACT`.
+ */
+#define LLMC_KV_DEFAULT 0
+
+/**
+ * 4-byte f32 keys and values.
+ */
+#define LLMC_KV_F32 1
+
+/**
+ * 2-byte IEEE f16 keys and values (rounded to nearest even when stored): half the memory.
+ */
+#define LLMC_KV_F16 2
 
 /**
  * Only the last token (decoding): one row.
@@ -726,7 +754,7 @@ llmc_status llmc_apply_chat_template(const struct llmc_model *model, const struc
 llmc_status llmc_schedule(const char *request_json, char *buf, size_t capacity, size_t *n_out);
 
 /**
- * Defaults: the model's training context, the fast numeric path.
+ * Defaults: the model's training context, the fast numeric path, its default KV type (f16).
  */
 struct llmc_session_params llmc_session_default_params(void);
 

@@ -29,7 +29,7 @@ use common::{fixture, model, QWEN_05B, SMOLLM2};
 use llmcore::io::json::{parse, Json};
 use llmcore::model::perplexity::{perplexity, token_nll, PerplexityParams, ScoreMode};
 use llmcore::model::sampling::argmax;
-use llmcore::model::{LogitRows, Numerics, Session};
+use llmcore::model::{KvType, LogitRows, Numerics, Session};
 
 fn load_json(rel: &str) -> Json {
     let p = fixture(rel);
@@ -163,6 +163,7 @@ fn fast_vs_llama_cpp(rel: &'static str, name: &str, max_median_dnll: f64) {
         max_windows: 0,
         score: ScoreMode::SecondHalf,
         numerics: Numerics::Fast,
+        kv_type: KvType::default_for(Numerics::Fast),
     };
     let r = perplexity(&m, &tokens, &params, &mut |_, _| true).unwrap();
     assert_eq!((r.windows, r.tokens_scored), (windows.len(), scored));

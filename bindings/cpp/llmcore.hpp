@@ -94,6 +94,9 @@ inline std::string schedule(const std::string &request_json) {
 
 enum class Numerics : llmc_numerics { Fast = LLMC_NUMERICS_FAST, Exact = LLMC_NUMERICS_EXACT };
 
+/// What a session's KV cache stores: Default = f16 on the fast path, f32 on the exact one.
+enum class KvType : llmc_kv_type { Default = LLMC_KV_DEFAULT, F32 = LLMC_KV_F32, F16 = LLMC_KV_F16 };
+
 /// Hyper-parameters of a model (llmc_model_info).
 struct ModelInfo {
     std::string arch, name;
@@ -243,10 +246,11 @@ class Session {
   public:
     /// `n_ctx` 0 = the model's training context.
     explicit Session(const Model &model, std::size_t n_ctx = 0,
-                     Numerics numerics = Numerics::Fast) {
+                     Numerics numerics = Numerics::Fast, KvType kv_type = KvType::Default) {
         llmc_session_params p = llmc_session_default_params();
         p.n_ctx = n_ctx;
         p.numerics = static_cast<llmc_numerics>(numerics);
+        p.kv_type = static_cast<llmc_kv_type>(kv_type);
         llmc_session *s = nullptr;
         detail::check(llmc_session_new(model.get(), &p, &s));
         ptr_.reset(s);

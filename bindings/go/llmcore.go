@@ -99,6 +99,18 @@ const (
 	Exact Numerics = Numerics(C.LLMC_NUMERICS_EXACT)
 )
 
+// KVType selects what a session's KV cache stores keys and values as.
+type KVType uint64
+
+const (
+	// KVDefault: f16 on the fast path, f32 on the exact one (as llama.cpp).
+	KVDefault KVType = KVType(C.LLMC_KV_DEFAULT)
+	// KVF32: 4-byte f32 keys and values.
+	KVF32 KVType = KVType(C.LLMC_KV_F32)
+	// KVF16: 2-byte f16 keys and values, half the memory.
+	KVF16 KVType = KVType(C.LLMC_KV_F16)
+)
+
 // Model is a loaded GGUF model, safe for concurrent use.
 type Model struct {
 	p *C.llmc_model
@@ -298,8 +310,14 @@ type Session struct {
 	vocab int
 }
 
-// NewSession makes a session holding up to nCtx tokens (0 = the model's training context).
+// NewSession makes a session holding up to nCtx tokens (0 = the model's training context),
+// its KV cache storing the numeric path's default type.
 func (m *Model) NewSession(nCtx int, numerics Numerics) (*Session, error) {
+	return m.NewSessionKV(nCtx, numerics, KVDefault)
+}
+
+// NewSessionKV is NewSession with the KV cache storing kv.
+func (m *Model) NewSessionKV(nCtx int, numerics Numerics, kv KVType) (*Session, error) {
 	info, err := m.Info()
 	if err != nil {
 		return nil, err
@@ -307,6 +325,7 @@ func (m *Model) NewSession(nCtx int, numerics Numerics) (*Session, error) {
 	params := C.llmc_session_default_params()
 	params.n_ctx = C.size_t(nCtx)
 	params.numerics = C.llmc_numerics(numerics)
+	params.kv_type = C.llmc_kv_type(kv)
 	var p *C.llmc_session
 	err = call(func() C.llmc_status { return C.llmc_session_new(m.p, &params, &p) })
 	runtime.KeepAlive(m)

@@ -65,6 +65,14 @@ func TestErrorsCarryStatusAndMessage(t *testing.T) {
 	if _, err := s.Eval(make([]Token, 5)); !errors.As(err, &e) || e.Status != StatusContextOverflow {
 		t.Fatalf("want context overflow, got %v", err)
 	}
+	if _, err := m.NewSessionKV(4, Fast, KVType(7)); !errors.As(err, &e) || e.Status != StatusInvalidArgument {
+		t.Fatalf("want invalid argument for KV type 7, got %v", err)
+	}
+	s32, err := m.NewSessionKV(4, Fast, KVF32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s32.Close()
 }
 
 func TestTokenizeRoundTrip(t *testing.T) {

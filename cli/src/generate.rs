@@ -1,6 +1,7 @@
 //! `llmcore generate --model M --prompt P [...]`: sample text, streaming it to stdout.
 
 use crate::args::{opt, path, switch, Flag};
+use crate::kv;
 use crate::output::{load_model, note, parse, usage_err, write_stdout};
 use crate::Failure;
 use llmcore::io::json::Json;
@@ -45,6 +46,7 @@ const FLAGS: &[Flag] = &[
         "--exact",
         "use the exact f32 path instead of the quantized fast path",
     ),
+    kv::FLAG,
 ];
 
 /// The flag that sets `setting` (validation errors name it).
@@ -105,7 +107,8 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
     } else {
         Numerics::Fast
     };
-    let mut session = Session::new(model.clone(), ctx, numerics)?;
+    let kv_type = kv::kv_type(&p, numerics)?;
+    let mut session = Session::with_kv_type(model.clone(), ctx, numerics, kv_type)?;
     let json = p.flag("--json");
     // A failed write (the reader went away) stops generation and becomes the result.
     let mut written = Ok(());
@@ -127,6 +130,7 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
             ),
             ("prompt_tokens", Json::from(out.prompt_tokens as u64)),
             ("stop_reason", Json::from(out.stop.name())),
+            ("kv_type", Json::from(kv_type.name())),
             ("prefill_tokens_per_s", Json::from(prefill_tps)),
             ("decode_tokens_per_s", Json::from(decode_tps)),
         ]);

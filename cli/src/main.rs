@@ -3,6 +3,7 @@
 mod args;
 mod generate;
 mod info;
+mod kv;
 mod output;
 mod perplexity;
 mod progress;

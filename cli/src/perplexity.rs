@@ -1,6 +1,7 @@
 //! `llmcore perplexity --model M --text FILE --ctx N`: perplexity over non-overlapping windows.
 
 use crate::args::{opt, path, switch, Flag};
+use crate::kv;
 use crate::output::{emit, load_model, parse, usage_err};
 use crate::progress::Progress;
 use crate::Failure;
@@ -16,6 +17,7 @@ const FLAGS: &[Flag] = &[
     opt("--max-windows", "K", "score at most K windows (default: all)"),
     opt("--score", "half|all", "score the second half of each window (llama.cpp) or all but the first token (default half)"),
     switch("--exact", "use the exact f32 path instead of the quantized fast path"),
+    kv::FLAG,
 ];
 
 pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
@@ -35,15 +37,17 @@ pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
             )))
         }
     };
+    let numerics = if p.flag("--exact") {
+        Numerics::Exact
+    } else {
+        Numerics::Fast
+    };
     let params = PerplexityParams {
         ctx: p.num("--ctx", 512).map_err(usage_err)?,
         max_windows: p.num("--max-windows", 0).map_err(usage_err)?,
         score,
-        numerics: if p.flag("--exact") {
-            Numerics::Exact
-        } else {
-            Numerics::Fast
-        },
+        numerics,
+        kv_type: kv::kv_type(&p, numerics)?,
     };
     let model = load_model(p.required_path("--model").map_err(usage_err)?)?;
     let path = p.required_path("--text").map_err(usage_err)?;
@@ -64,6 +68,7 @@ pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
         ("tokens_scored", Json::from(r.tokens_scored as u64)),
         ("windows", Json::from(r.windows as u64)),
         ("ctx", Json::from(params.ctx as u64)),
+        ("kv_type", Json::from(params.kv_type.name())),
         ("tokens_per_s", Json::from(tps)),
     ]);
     emit(&p, json, || {

@@ -154,6 +154,36 @@ fn perplexity_json_scores_the_second_half_of_each_window() {
 }
 
 #[test]
+fn kv_flag_chooses_the_cache_type_and_its_default_follows_the_numeric_path() {
+    let text =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/persuasion_excerpt.txt");
+    let (m, t) = (model(), text.to_string_lossy().into_owned());
+    let ppl = |extra: &[&str]| {
+        let base = ["perplexity", "--model", &m, "--text", &t, "--ctx", "64"];
+        let j = json(&llmcore(
+            &[&base[..], &["--max-windows", "1", "--json"], extra].concat(),
+        ));
+        let kv = j.get("kv_type").and_then(Json::as_str).unwrap().to_string();
+        (kv, j.get("ppl").and_then(Json::as_f64).unwrap())
+    };
+    let (default_kv, default_ppl) = ppl(&[]);
+    let (f16_kv, f16_ppl) = ppl(&["--kv", "f16"]);
+    let (f32_kv, f32_ppl) = ppl(&["--kv", "f32"]);
+    assert_eq!((&*default_kv, &*f16_kv, &*f32_kv), ("f16", "f16", "f32"));
+    assert_eq!(default_ppl, f16_ppl);
+    assert_ne!(f16_ppl, f32_ppl, "the cache type changes nothing");
+    assert_eq!(ppl(&["--exact"]).0, "f32");
+    assert_eq!(ppl(&["--exact", "--kv", "f16"]).0, "f16");
+    let o = llmcore(&["generate", "--model", &m, "--prompt", "x", "--kv", "q8"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--kv must be 'f16' or 'f32', got 'q8'"),
+        "{err}"
+    );
+}
+
+#[test]
 fn bad_usage_exits_2_naming_the_problem() {
     let m = model();
     for (args, needle) in [

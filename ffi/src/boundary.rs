@@ -375,6 +375,41 @@ pub(crate) unsafe fn read_params<T: Copy>(p: *const T, defaults: T, name: &str) 
     Ok(unsafe { std::ptr::read(p) })
 }
 
+/// [`read_params`] that also takes the struct as an older header declared it: when the
+/// caller's `struct_size` is one of `older` (each a prefix of today's layout, shorter than it,
+/// as fields are only ever appended), the fields it has are read and the appended ones keep
+/// their `defaults`.
+///
+/// # Safety
+/// A non-NULL `p` must point to a readable struct of its stated `struct_size`, a prefix of `T`.
+pub(crate) unsafe fn read_params_or_older<T: Copy>(
+    p: *const T,
+    defaults: T,
+    older: &[usize],
+    name: &str,
+) -> FfiResult<T> {
+    if !p.is_null() {
+        // SAFETY: every parameter struct starts with a size_t.
+        let size = unsafe { std::ptr::read_unaligned(p.cast::<usize>()) };
+        if older.contains(&size) && size < size_of::<T>() {
+            let mut out = defaults;
+            // SAFETY: the caller's struct holds `size` readable bytes, a prefix of T's layout
+            // (plain integers, floats and pointers); the struct_size copied over is restored.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    p.cast::<u8>(),
+                    (&mut out as *mut T).cast::<u8>(),
+                    size,
+                );
+                std::ptr::write_unaligned((&mut out as *mut T).cast::<usize>(), size_of::<T>());
+            }
+            return Ok(out);
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { read_params(p, defaults, name) }
+}
+
 /// Checks a result struct (its `struct_size` set by the caller) before work starts.
 ///
 /// # Safety

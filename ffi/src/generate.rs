@@ -11,6 +11,7 @@ use crate::status::llmc_status;
 use runtime::model::generate::{generate, GenerateParams, StopReason};
 use runtime::model::perplexity::{loglikelihood, perplexity, PerplexityParams, ScoreMode};
 use runtime::model::sampling::SamplerParams;
+use runtime::model::KvType;
 use std::ffi::{c_char, c_void};
 
 /// Receives each new piece of generated text as soon as it is complete UTF-8 and clear of
@@ -278,11 +279,13 @@ pub unsafe extern "C" fn llmc_perplexity(
             LLMC_SCORE_ALL => ScoreMode::All,
             other => return Err(invalid(format!("params->score {other} (LLMC_SCORE_*)"))),
         };
+        let numerics = numerics(p.numerics)?;
         let params = PerplexityParams {
             ctx: p.ctx,
             max_windows: p.max_windows,
             score,
-            numerics: numerics(p.numerics)?,
+            numerics,
+            kv_type: KvType::default_for(numerics),
         };
         let mut on_progress = |done: usize, total: usize| match progress {
             None => true,

@@ -1,11 +1,12 @@
 //! Sessions: a KV cache over a shared model, evaluated a batch at a time.
 
 use crate::boundary::{
-    arg_mut, arg_ref, arg_slice, guard, invalid, null, out_ptr, read_params, Failure, FfiResult,
+    arg_mut, arg_ref, arg_slice, guard, invalid, null, out_ptr, read_params, read_params_or_older,
+    Failure, FfiResult,
 };
 use crate::model::{llmc_model, llmc_token};
 use crate::status::llmc_status;
-use runtime::model::{Batch, LogitRows, Mask, Numerics, Session};
+use runtime::model::{Batch, KvType, LogitRows, Mask, Numerics, Session};
 
 /// Which numeric path a session's matrix products take.
 #[allow(non_camel_case_types)]
@@ -22,6 +23,30 @@ pub(crate) fn numerics(value: llmc_numerics) -> FfiResult<Numerics> {
         LLMC_NUMERICS_EXACT => Ok(Numerics::Exact),
         other => Err(invalid(format!(
             "numerics {other} (LLMC_NUMERICS_FAST or _EXACT)"
+        ))),
+    }
+}
+
+/// What a session's KV cache stores keys and values as. 64 bits wide so that appending it
+/// grew `llmc_session_params`, letting `struct_size` tell the two layouts apart.
+#[allow(non_camel_case_types)]
+pub type llmc_kv_type = u64;
+/// The numeric path's default (as llama.cpp): f16 with `LLMC_NUMERICS_FAST`, f32 with
+/// `LLMC_NUMERICS_EXACT`.
+pub const LLMC_KV_DEFAULT: llmc_kv_type = 0;
+/// 4-byte f32 keys and values.
+pub const LLMC_KV_F32: llmc_kv_type = 1;
+/// 2-byte IEEE f16 keys and values (rounded to nearest even when stored): half the memory.
+pub const LLMC_KV_F16: llmc_kv_type = 2;
+
+/// The core's KV cache type for a C value, given the session's numeric path.
+pub(crate) fn kv_type(value: llmc_kv_type, numerics: Numerics) -> FfiResult<KvType> {
+    match value {
+        LLMC_KV_DEFAULT => Ok(KvType::default_for(numerics)),
+        LLMC_KV_F32 => Ok(KvType::F32),
+        LLMC_KV_F16 => Ok(KvType::F16),
+        other => Err(invalid(format!(
+            "params->kv_type {other} (LLMC_KV_DEFAULT, _F32 or _F16)"
         ))),
     }
 }
@@ -50,15 +75,23 @@ pub struct llmc_session_params {
     pub n_ctx: usize,
     /// `LLMC_NUMERICS_FAST` (default) or `LLMC_NUMERICS_EXACT`.
     pub numerics: llmc_numerics,
+    /// `LLMC_KV_DEFAULT` (f16 on the fast path, f32 on the exact one), `LLMC_KV_F32` or
+    /// `LLMC_KV_F16`. Appended in 0.2; a struct from an older header (without it) gets the
+    /// default.
+    pub kv_type: llmc_kv_type,
 }
 
-/// Defaults: the model's training context, the fast numeric path.
+/// `sizeof(llmc_session_params)` before `kv_type` was appended.
+const SESSION_PARAMS_V1_SIZE: usize = std::mem::offset_of!(llmc_session_params, kv_type);
+
+/// Defaults: the model's training context, the fast numeric path, its default KV type (f16).
 #[no_mangle]
 pub extern "C" fn llmc_session_default_params() -> llmc_session_params {
     llmc_session_params {
         struct_size: size_of::<llmc_session_params>(),
         n_ctx: 0,
         numerics: LLMC_NUMERICS_FAST,
+        kv_type: LLMC_KV_DEFAULT,
     }
 }
 
@@ -74,9 +107,18 @@ pub unsafe extern "C" fn llmc_session_new(
     guard("llmc_session_new", || {
         // SAFETY: caller passes a live handle and, if non-NULL, a params struct.
         let m = unsafe { arg_ref(model, "model")? };
-        let p = unsafe { read_params(params, llmc_session_default_params(), "params")? };
+        let p = unsafe {
+            read_params_or_older(
+                params,
+                llmc_session_default_params(),
+                &[SESSION_PARAMS_V1_SIZE],
+                "params",
+            )?
+        };
         let out = out_ptr(out, "out")?;
-        let session = Session::new(m.model.clone(), p.n_ctx, numerics(p.numerics)?)?;
+        let numerics = numerics(p.numerics)?;
+        let kv = kv_type(p.kv_type, numerics)?;
+        let session = Session::with_kv_type(m.model.clone(), p.n_ctx, numerics, kv)?;
         // SAFETY: checked non-NULL; written on success only.
         unsafe { out.write(Box::into_raw(Box::new(llmc_session { session }))) };
         Ok(())
@@ -351,6 +393,62 @@ mod tests {
         // A cache of 2 slots; new token a sees the cache and itself, b sees slot 0 and itself.
         let mask = [1, 1, 1, 0, 1, 0, 0, 1];
         assert_eq!(visible_slots(&mask, 2, 4), vec![vec![0, 1, 2], vec![0, 3]]);
+    }
+
+    #[test]
+    fn kv_type_values_are_checked() {
+        assert_eq!(
+            kv_type(LLMC_KV_DEFAULT, Numerics::Fast).unwrap(),
+            KvType::F16
+        );
+        assert_eq!(
+            kv_type(LLMC_KV_DEFAULT, Numerics::Exact).unwrap(),
+            KvType::F32
+        );
+        assert_eq!(kv_type(LLMC_KV_F32, Numerics::Fast).unwrap(), KvType::F32);
+        assert_eq!(kv_type(LLMC_KV_F16, Numerics::Exact).unwrap(), KvType::F16);
+        let e = kv_type(3, Numerics::Fast).unwrap_err();
+        assert_eq!(e.status, llmc_status::LLMC_ERR_INVALID_ARGUMENT);
+        assert!(e.message.contains("kv_type 3"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_struct_from_the_older_header_gets_the_default_kv_type() {
+        // The 0.1 layout: struct_size, n_ctx, numerics (and padding to 24 bytes).
+        #[repr(C)]
+        #[derive(Clone, Copy)]
+        struct V1 {
+            struct_size: usize,
+            n_ctx: usize,
+            numerics: llmc_numerics,
+        }
+        assert_eq!(SESSION_PARAMS_V1_SIZE, size_of::<V1>());
+        assert!(SESSION_PARAMS_V1_SIZE < size_of::<llmc_session_params>());
+        let old = V1 {
+            struct_size: size_of::<V1>(),
+            n_ctx: 77,
+            numerics: LLMC_NUMERICS_EXACT,
+        };
+        let p = unsafe {
+            read_params_or_older(
+                (&old as *const V1).cast::<llmc_session_params>(),
+                llmc_session_default_params(),
+                &[SESSION_PARAMS_V1_SIZE],
+                "params",
+            )
+        }
+        .unwrap();
+        assert_eq!(p.struct_size, size_of::<llmc_session_params>());
+        assert_eq!(
+            (p.n_ctx, p.numerics, p.kv_type),
+            (77, LLMC_NUMERICS_EXACT, LLMC_KV_DEFAULT)
+        );
+        // Any other size is still refused.
+        let mut bad = llmc_session_default_params();
+        bad.struct_size = 16;
+        let e =
+            unsafe { read_params_or_older(&bad, llmc_session_default_params(), &[24], "params") };
+        assert!(e.is_err());
     }
 
     #[test]

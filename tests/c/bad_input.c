@@ -7,6 +7,7 @@
  *
  * usage: bad_input MODEL.gguf SCRATCH_DIR */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -330,9 +331,18 @@ static void test_model_calls(const char *model_path) {
     sp.numerics = LLMC_NUMERICS_FAST;
     sp.n_ctx = info.context_length + 1;
     EXPECT(llmc_session_new(m, &sp, &s), LLMC_ERR_INVALID_ARGUMENT, "exceeds");
+    sp.n_ctx = 8;
+    sp.kv_type = 7;
+    EXPECT(llmc_session_new(m, &sp, &s), LLMC_ERR_INVALID_ARGUMENT, "kv_type 7");
     sp.struct_size = sizeof sp + 8;
     EXPECT(llmc_session_new(m, &sp, &s), LLMC_ERR_INVALID_ARGUMENT, "struct_size");
     CHECK(s == NULL);
+    /* A struct from the header before kv_type was appended: its size stops there, the rest is
+     * never read and the session gets the default KV type. */
+    sp.struct_size = offsetof(struct llmc_session_params, kv_type);
+    EXPECT_OK(llmc_session_new(m, &sp, &s));
+    llmc_session_free(s);
+    s = NULL;
     sp = llmc_session_default_params();
     sp.n_ctx = 8;
     EXPECT_OK(llmc_session_new(m, &sp, &s));

@@ -1,5 +1,7 @@
 // Tests of the C++ wrapper on the real SmolLM2 model; run under valgrind by
 // scripts/test-bindings.sh.   usage: test_llmcore MODEL.gguf [SCRATCH_DIR (default /tmp)]
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -117,6 +119,15 @@ int main(int argc, char **argv) {
     EXPECT_ERROR(small.eval(std::vector<Token>(5, toks[0])), LLMC_ERR_CONTEXT_OVERFLOW,
                  "5 positions needed, 4 available");
     CHECK(small.size() == 0 && small.capacity() == 4);
+    // The KV cache type: f32 and f16 caches give nearly the same logits; a bad value is refused.
+    Session f32_cache(model, 64, Numerics::Fast, KvType::F32);
+    std::vector<float> logits_f32 = f32_cache.eval(toks);
+    float max_diff = 0.0f;
+    for (std::size_t i = 0; i < logits.size(); i++)
+        max_diff = std::max(max_diff, std::abs(logits[i] - logits_f32[i]));
+    CHECK(max_diff < 1.0f);
+    EXPECT_ERROR(Session(model, 4, Numerics::Fast, static_cast<KvType>(7)),
+                 LLMC_ERR_INVALID_ARGUMENT, "kv_type 7");
     s.truncate(2);
     CHECK(s.size() == 2);
     EXPECT_ERROR(s.truncate(3), LLMC_ERR_INVALID_ARGUMENT, "holds 2");

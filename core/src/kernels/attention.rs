@@ -1,30 +1,123 @@
 //! Scaled dot-product attention (Vaswani et al. 2017) for one query row against a KV cache, with
-//! grouped-query heads (Ainslie et al. 2023) and the mask given as the list of visible slots, so
+//! grouped-query heads (Ainslie et al. 2023) and the mask given as the set of visible slots, so
 //! causal prefill, decode and tree verification are the same call.
+//!
+//! A visible set is a shared prefix of slots `0..prefix` plus a few extra slots after it
+//! ([`VisibleSlots`]): a causal row is a prefix alone, a draft-tree row is the cache before the
+//! tree plus the node's ancestors and itself. The cache may hold f32 or f16 keys and values
+//! ([`KvElement`]); f16 rows are widened to f32 (exactly) before the same arithmetic.
 
 use super::activation::softmax_inplace;
 use super::dot;
+use super::f16_rows::{f16_row_to_f32, f32_row_to_f16};
 use crate::math::sqrtf;
 use alloc::vec;
+use half::f16;
+
+/// The cache slots one query row attends to: `0..prefix`, then `extra` (strictly ascending,
+/// each `>= prefix`). Slots are visited in this ascending order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VisibleSlots<'a> {
+    /// The shared prefix: slots `0..prefix` are all visible.
+    pub prefix: usize,
+    /// Further visible slots after the prefix, ascending.
+    pub extra: &'a [u32],
+}
+
+impl<'a> VisibleSlots<'a> {
+    /// The same set as the ascending slot list `slots`, borrowing its tail: the prefix is the
+    /// leading run `0, 1, 2, ..` (found by bisection, as `slots[j] >= j` with equality exactly
+    /// on that run), the rest are the extras. `slots` must be strictly ascending.
+    pub fn from_ascending(slots: &'a [u32]) -> Self {
+        let (mut lo, mut hi) = (0, slots.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if slots[mid] as usize == mid {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        VisibleSlots {
+            prefix: lo,
+            extra: &slots[lo..],
+        }
+    }
+
+    /// Number of visible slots.
+    pub fn len(&self) -> usize {
+        self.prefix + self.extra.len()
+    }
+
+    /// Whether no slot is visible.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// One past the last visible slot (0 when none is).
+    pub fn end(&self) -> usize {
+        self.extra.last().map_or(self.prefix, |&s| s as usize + 1)
+    }
+
+    /// The visible slots in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.prefix).chain(self.extra.iter().map(|&s| s as usize))
+    }
+}
+
+/// An element type the KV cache stores: written from f32 rows, read by attention as f32.
+pub trait KvElement: Copy + Send + Sync + 'static {
+    /// The stored zero (what reserved, not yet written slots hold).
+    const ZERO: Self;
+    /// `dst[i] = src[i]` in this type (f16: round to nearest, ties to even).
+    fn from_f32_row(src: &[f32], dst: &mut [Self]);
+    /// `src` as f32: borrowed when it already is, else widened (exactly) into `buf`.
+    fn as_f32<'a>(src: &'a [Self], buf: &'a mut [f32]) -> &'a [f32];
+}
+
+impl KvElement for f32 {
+    const ZERO: f32 = 0.0;
+    fn from_f32_row(src: &[f32], dst: &mut [f32]) {
+        dst.copy_from_slice(src);
+    }
+    #[inline(always)]
+    fn as_f32<'a>(src: &'a [f32], _buf: &'a mut [f32]) -> &'a [f32] {
+        src
+    }
+}
+
+impl KvElement for f16 {
+    const ZERO: f16 = f16::ZERO;
+    fn from_f32_row(src: &[f32], dst: &mut [f16]) {
+        f32_row_to_f16(src, dst);
+    }
+    #[inline(always)]
+    fn as_f32<'a>(src: &'a [f16], buf: &'a mut [f32]) -> &'a [f32] {
+        f16_row_to_f32(src, buf);
+        buf
+    }
+}
 
 /// One query row: for each head `h`, `out_h = Σ_j softmax_j(q_h · k_j / sqrt(hd)) v_j` over the
 /// slots `j` in `visible`, with `k_j`, `v_j` taken from KV head `h / (n_head / n_kv_head)`.
 ///
 /// `q` and `out` hold `n_head * hd` floats; `keys` and `values` hold cache rows of
-/// `n_kv_head * hd` floats, row `j` being position slot `j`; `visible` lists the slots this query
-/// may attend to, in ascending order. Only those slots are read, in that order, so the result does
-/// not depend on how many invisible slots the cache holds or where they are. Scores are computed
-/// with [`dot`] and normalized with [`softmax_inplace`]; the weighted sum of values runs over
-/// `visible` in order. With no visible slot the output is zero.
+/// `n_kv_head * hd` elements, row `j` being position slot `j`. Only the visible slots are read,
+/// in ascending order, so the result does not depend on how many invisible slots the cache holds
+/// or where they are. Scores are computed with [`dot`] and normalized with [`softmax_inplace`];
+/// the weighted sum of values runs over the visible slots in order. Each KV head's key and value
+/// rows are widened to f32 once and used by every query head of its group; the arithmetic per
+/// head is the same whatever the element type, so an f16 cache gives the bits an f32 cache
+/// holding the same (f16-rounded) values gives. With no visible slot the output is zero.
 ///
 /// `n_head` must be a multiple of `n_kv_head`, and every visible slot must lie inside the cache
 /// (checked by `debug_assert`; a slot past the end panics on slice indexing).
 #[allow(clippy::too_many_arguments)]
-pub fn attention_row(
+pub fn attention_row<T: KvElement>(
     q: &[f32],
-    keys: &[f32],
-    values: &[f32],
-    visible: &[u32],
+    keys: &[T],
+    values: &[T],
+    visible: VisibleSlots<'_>,
     n_head: usize,
     n_kv_head: usize,
     hd: usize,
@@ -34,30 +127,50 @@ pub fn attention_row(
     debug_assert!(n_kv_head > 0 && n_head.is_multiple_of(n_kv_head));
     debug_assert!(q.len() == n_head * hd && out.len() == n_head * hd);
     debug_assert!(keys.len() == values.len() && kv_dim > 0 && keys.len().is_multiple_of(kv_dim));
-    debug_assert!(visible.windows(2).all(|w| w[0] < w[1]));
+    debug_assert!(visible.extra.windows(2).all(|w| w[0] < w[1]));
     debug_assert!(visible
-        .iter()
-        .all(|&j| (j as usize + 1) * kv_dim <= keys.len()));
+        .extra
+        .first()
+        .is_none_or(|&s| s as usize >= visible.prefix));
+    debug_assert!(visible.end() * kv_dim <= keys.len());
     if hd == 0 || n_kv_head == 0 {
         return;
     }
     let group = n_head / n_kv_head;
     let scale = 1.0 / sqrtf(hd as f32);
-    let mut p = vec![0f32; visible.len()];
-    for (h, (qh, oh)) in q.chunks_exact(hd).zip(out.chunks_exact_mut(hd)).enumerate() {
-        let kv_off = (h / group) * hd;
-        for (s, &j) in p.iter_mut().zip(visible) {
-            let off = j as usize * kv_dim + kv_off;
-            *s = dot(qh, &keys[off..off + hd]) * scale;
+    let n_vis = visible.len();
+    if n_vis == 0 {
+        out.fill(0.0);
+        return;
+    }
+    // p[g * n_vis + s]: the score, then the weight, of the group's head g for visible slot s.
+    let mut p = vec![0f32; group * n_vis];
+    let mut buf = vec![0f32; hd];
+    for (kvh, (qg, og)) in q
+        .chunks_exact(group * hd)
+        .zip(out.chunks_exact_mut(group * hd))
+        .enumerate()
+    {
+        let kv_off = kvh * hd;
+        for (s, j) in visible.iter().enumerate() {
+            let off = j * kv_dim + kv_off;
+            let k = T::as_f32(&keys[off..off + hd], &mut buf);
+            for (qh, ph) in qg.chunks_exact(hd).zip(p.chunks_exact_mut(n_vis)) {
+                ph[s] = dot(qh, k) * scale;
+            }
         }
-        if !p.is_empty() {
-            softmax_inplace(&mut p);
+        for ph in p.chunks_exact_mut(n_vis) {
+            softmax_inplace(ph);
         }
-        oh.fill(0.0);
-        for (&w, &j) in p.iter().zip(visible) {
-            let off = j as usize * kv_dim + kv_off;
-            for (o, &v) in oh.iter_mut().zip(&values[off..off + hd]) {
-                *o += w * v;
+        og.fill(0.0);
+        for (s, j) in visible.iter().enumerate() {
+            let off = j * kv_dim + kv_off;
+            let v = T::as_f32(&values[off..off + hd], &mut buf);
+            for (oh, ph) in og.chunks_exact_mut(hd).zip(p.chunks_exact(n_vis)) {
+                let w = ph[s];
+                for (o, &x) in oh.iter_mut().zip(v) {
+                    *o += w * x;
+                }
             }
         }
     }
@@ -68,6 +181,11 @@ mod tests {
     use super::*;
     use crate::kernels::TestRng;
     use alloc::vec::Vec;
+
+    /// The visible set of an ascending slot list.
+    fn listed(list: &[u32]) -> VisibleSlots<'_> {
+        VisibleSlots::from_ascending(list)
+    }
 
     fn naive(
         q: &[f32],
@@ -131,7 +249,7 @@ mod tests {
                 .filter(|_| !rng.next_u64().is_multiple_of(3))
                 .collect();
             let mut out = vec![0f32; nh * hd];
-            attention_row(&q, &k, &v, &visible, nh, nkv, hd, &mut out);
+            attention_row(&q, &k, &v, listed(&visible), nh, nkv, hd, &mut out);
             let want = naive(&q, &k, &v, &visible, nh, nkv, hd);
             for i in 0..nh * hd {
                 assert!(
@@ -155,7 +273,7 @@ mod tests {
         let v = rng.vec(n_vis * kv_dim);
         let compact: Vec<u32> = (0..n_vis as u32).collect();
         let mut expect = vec![0f32; nh * hd];
-        attention_row(&q, &k, &v, &compact, nh, nkv, hd, &mut expect);
+        attention_row(&q, &k, &v, listed(&compact), nh, nkv, hd, &mut expect);
 
         for seed in 0..4u64 {
             let mut r = TestRng::new(100 + seed);
@@ -177,7 +295,7 @@ mod tests {
                 garbage,
             );
             let mut out = vec![0f32; nh * hd];
-            attention_row(&q, &big_k, &big_v, &visible, nh, nkv, hd, &mut out);
+            attention_row(&q, &big_k, &big_v, listed(&visible), nh, nkv, hd, &mut out);
             assert!(
                 out.iter()
                     .zip(&expect)
@@ -195,13 +313,82 @@ mod tests {
         let k = rng.vec(3 * nkv * hd);
         let v = rng.vec(3 * nkv * hd);
         let mut out = vec![0f32; nh * hd];
-        attention_row(&q, &k, &v, &[1], nh, nkv, hd, &mut out);
+        attention_row(&q, &k, &v, listed(&[1]), nh, nkv, hd, &mut out);
         for h in 0..nh {
             let src = &v[nkv * hd + (h / 2) * hd..][..hd];
             assert_eq!(&out[h * hd..(h + 1) * hd], src, "head {h}");
         }
-        attention_row(&q, &k, &v, &[], nh, nkv, hd, &mut out);
+        attention_row(&q, &k, &v, listed(&[]), nh, nkv, hd, &mut out);
         assert!(out.iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn ascending_lists_split_into_prefix_and_extras() {
+        let cases: [(&[u32], usize, &[u32]); 5] = [
+            (&[0, 1, 2, 5, 7], 3, &[5, 7]),
+            (&[0, 1, 2], 3, &[]),
+            (&[1, 2], 0, &[1, 2]),
+            (&[0, 2, 3], 1, &[2, 3]),
+            (&[], 0, &[]),
+        ];
+        for (list, prefix, extra) in cases {
+            let v = VisibleSlots::from_ascending(list);
+            assert_eq!((v.prefix, v.extra), (prefix, extra), "{list:?}");
+            assert_eq!(v.iter().map(|s| s as u32).collect::<Vec<_>>(), list);
+            assert_eq!(v.len(), list.len());
+            assert_eq!(v.end(), list.last().map_or(0, |&s| s as usize + 1));
+        }
+    }
+
+    #[test]
+    fn prefix_with_extras_matches_the_reference() {
+        // A draft-tree row: the 20 slots before the tree, then an ancestor path inside it.
+        let mut rng = TestRng::new(24);
+        let (nh, nkv, hd) = (14, 2, 64);
+        let slots = 40;
+        let q = rng.vec(nh * hd);
+        let k = rng.vec(slots * nkv * hd);
+        let v = rng.vec(slots * nkv * hd);
+        let extra = [21u32, 24, 30, 39];
+        let tree = VisibleSlots {
+            prefix: 20,
+            extra: &extra,
+        };
+        let list: Vec<u32> = tree.iter().map(|s| s as u32).collect();
+        let mut out = vec![0f32; nh * hd];
+        attention_row(&q, &k, &v, tree, nh, nkv, hd, &mut out);
+        let want = naive(&q, &k, &v, &list, nh, nkv, hd);
+        for i in 0..nh * hd {
+            assert!((out[i] as f64 - want[i]).abs() < 1e-5, "[{i}]");
+        }
+    }
+
+    #[test]
+    fn f16_cache_gives_the_bits_of_an_f32_cache_holding_the_rounded_values() {
+        let mut rng = TestRng::new(25);
+        // hd = 36 leaves a conversion tail of 4; 9/3 heads as SmolLM2, 14/2 as Qwen.
+        for (nh, nkv, hd) in [(9, 3, 64), (14, 2, 64), (4, 2, 36)] {
+            let slots = 33;
+            let q = rng.vec(nh * hd);
+            let (k, v) = (rng.vec(slots * nkv * hd), rng.vec(slots * nkv * hd));
+            let (mut k16, mut v16) = (vec![f16::ZERO; k.len()], vec![f16::ZERO; v.len()]);
+            f32_row_to_f16(&k, &mut k16);
+            f32_row_to_f16(&v, &mut v16);
+            let k_rounded: Vec<f32> = k16.iter().map(|x| x.to_f32()).collect();
+            let v_rounded: Vec<f32> = v16.iter().map(|x| x.to_f32()).collect();
+            let extra = [17u32, 20, 32];
+            let vis = VisibleSlots {
+                prefix: 12,
+                extra: &extra,
+            };
+            let (mut a, mut b) = (vec![0f32; nh * hd], vec![0f32; nh * hd]);
+            attention_row(&q, &k16, &v16, vis, nh, nkv, hd, &mut a);
+            attention_row(&q, &k_rounded, &v_rounded, vis, nh, nkv, hd, &mut b);
+            assert!(
+                a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{nh}/{nkv}/{hd}"
+            );
+        }
     }
 
     mod properties {
@@ -229,7 +416,7 @@ mod tests {
                 let v = rng.vec(n_vis * kv_dim);
                 let compact: Vec<u32> = (0..n_vis as u32).collect();
                 let mut expect = vec![0f32; nh * hd];
-                attention_row(&q, &k, &v, &compact, nh, nkv, hd, &mut expect);
+                attention_row(&q, &k, &v, listed(&compact), nh, nkv, hd, &mut expect);
                 let want = naive(&q, &k, &v, &compact, nh, nkv, hd);
                 for i in 0..nh * hd {
                     prop_assert!((expect[i] as f64 - want[i]).abs() < 1e-5);
@@ -256,7 +443,7 @@ mod tests {
                     vec![f32::INFINITY; total * kv_dim],
                 );
                 let mut out = vec![0f32; nh * hd];
-                attention_row(&q, &big_k, &big_v, &visible, nh, nkv, hd, &mut out);
+                attention_row(&q, &big_k, &big_v, listed(&visible), nh, nkv, hd, &mut out);
                 prop_assert!(out.iter().zip(&expect).all(|(a, b)| a.to_bits() == b.to_bits()));
             }
         }

@@ -5,10 +5,11 @@
 //! ones, so new token `i` lives in slot `cache.len() + i`. Every kernel is row-independent, so a
 //! token's logits are bit-identical whichever batch it is evaluated in.
 
-use super::kv_cache::KvCache;
+use super::kv_cache::{KvCache, KvLayer};
 use super::Model;
 use crate::kernels::activation::swiglu;
-use crate::kernels::attention::attention_row;
+pub use crate::kernels::attention::VisibleSlots;
+use crate::kernels::attention::{attention_row, KvElement};
 use crate::kernels::matmul::{matmul_exact, matmul_quantized, quantize_rows, QuantizedRows};
 use crate::kernels::norm::rms_norm;
 use crate::tensor::quant::{dequantize_row, vec_dot_type};
@@ -29,14 +30,37 @@ pub enum Numerics {
     Exact,
 }
 
-/// Which cache slots each new token attends to.
+/// Which cache slots each new token attends to. Every form gives each new token a
+/// [`VisibleSlots`] set, a shared prefix `0..prefix` plus extra slots after it, so no form
+/// needs a list of the prefix's slots.
 #[derive(Debug, Clone, Copy)]
 pub enum Mask<'a> {
-    /// New token `i` sees every filled slot and the new tokens `0..=i`.
+    /// New token `i` sees every filled slot and the new tokens `0..=i`: the prefix
+    /// `0..cache.len() + i + 1` and no extra slot.
     Causal,
+    /// New token `i` sees `rows[i]` (every slot below `cache.len() + n`), e.g. for draft-tree
+    /// verification the cache before the tree as the prefix and the node's ancestors in the
+    /// tree and itself as the extra slots.
+    Rows(&'a [VisibleSlots<'a>]),
     /// New token `i` sees exactly the slots `visible[i]` (ascending, each below
-    /// `cache.len() + n`), e.g. the prefix, its ancestors in a draft tree and itself.
+    /// `cache.len() + n`). Read as [`Mask::Rows`] without copying: a list's leading run
+    /// `0, 1, 2, ..` is the prefix, the rest are the extra slots.
     Visible(&'a [Vec<u32>]),
+}
+
+impl<'a> Mask<'a> {
+    /// The slots new token `i` sees when the cache held `base` slots before the batch.
+    /// `i` must be a row of the batch (checked by [`Model::forward`] before it asks).
+    pub fn row(&self, i: usize, base: usize) -> VisibleSlots<'a> {
+        match *self {
+            Mask::Causal => VisibleSlots {
+                prefix: base + i + 1,
+                extra: &[],
+            },
+            Mask::Rows(rows) => rows[i],
+            Mask::Visible(lists) => VisibleSlots::from_ascending(&lists[i]),
+        }
+    }
 }
 
 /// New tokens for one forward pass.
@@ -164,12 +188,6 @@ impl Model {
                 r.to_vec()
             }
         };
-        let visible: Vec<Vec<u32>> = match batch.mask {
-            Mask::Causal => (0..n)
-                .map(|i| (0..(base + i + 1) as u32).collect())
-                .collect(),
-            Mask::Visible(v) => v.to_vec(),
-        };
         cache.reserve(n)?;
 
         let file = &self.file;
@@ -217,23 +235,12 @@ impl Model {
                 self.rope.apply(&mut q[t * q_dim..(t + 1) * q_dim], pos);
                 self.rope.apply(&mut k[t * kv..(t + 1) * kv], pos);
             }
-            let (kc, vc) = cache.layer_mut(l);
-            kc[base * kv..(base + n) * kv].copy_from_slice(&k);
-            vc[base * kv..(base + n) * kv].copy_from_slice(&v);
-            let (kc, vc) = cache.layer(l);
-            let (qr, vis) = (&q, &visible);
-            for_each_row(&mut attn, q_dim, |t, out| {
-                attention_row(
-                    &qr[t * q_dim..(t + 1) * q_dim],
-                    kc,
-                    vc,
-                    &vis[t],
-                    cfg.n_head,
-                    cfg.n_kv_head,
-                    hd,
-                    out,
-                );
-            });
+            cache.write(l, base, &k, &v);
+            let heads = (cfg.n_head, cfg.n_kv_head, hd);
+            match cache.layer(l) {
+                KvLayer::F32(kc, vc) => attend(&q, kc, vc, batch.mask, base, heads, &mut attn),
+                KvLayer::F16(kc, vc) => attend(&q, kc, vc, batch.mask, base, heads, &mut attn),
+            }
             project(
                 numerics,
                 &attn,
@@ -314,25 +321,74 @@ impl Model {
                 capacity: cache.capacity(),
             });
         }
-        if let Mask::Visible(rows) = batch.mask {
-            if rows.len() != n {
-                return Err(Error::invalid(format!(
-                    "{n} tokens but {} mask rows",
-                    rows.len()
-                )));
+        let rows = match batch.mask {
+            Mask::Causal => return Ok(()),
+            Mask::Rows(rows) => rows.len(),
+            Mask::Visible(lists) => lists.len(),
+        };
+        if rows != n {
+            return Err(Error::invalid(format!("{n} tokens but {rows} mask rows")));
+        }
+        for i in 0..n {
+            if let Mask::Visible(lists) = batch.mask {
+                check_ascending(i, &lists[i])?;
             }
-            for (i, row) in rows.iter().enumerate() {
-                let ok = row.windows(2).all(|p| p[0] < p[1])
-                    && row.last().is_some_and(|&s| (s as usize) < end);
-                if !ok {
-                    return Err(Error::invalid(format!(
-                        "mask row {i} must list ascending slots below {end}, at least one"
-                    )));
-                }
-            }
+            check_row(i, batch.mask.row(i, cache.len()), end)?;
         }
         Ok(())
     }
+}
+
+/// Runs [`attention_row`] for every new token's query row of `q` into `attn` (in parallel under
+/// `std`), token `t` seeing `mask.row(t, base)`; `heads` is `(n_head, n_kv_head, head_dim)`.
+fn attend<T: KvElement>(
+    q: &[f32],
+    keys: &[T],
+    values: &[T],
+    mask: Mask<'_>,
+    base: usize,
+    (n_head, n_kv_head, hd): (usize, usize, usize),
+    attn: &mut [f32],
+) {
+    let q_dim = n_head * hd;
+    for_each_row(attn, q_dim, |t, out| {
+        let q_row = &q[t * q_dim..(t + 1) * q_dim];
+        let visible = mask.row(t, base);
+        attention_row(q_row, keys, values, visible, n_head, n_kv_head, hd, out);
+    });
+}
+
+/// Checks that mask row `i`'s explicit slot list ascends strictly.
+fn check_ascending(i: usize, list: &[u32]) -> Result<()> {
+    match list.windows(2).find(|w| w[0] >= w[1]) {
+        Some(w) => Err(Error::invalid(format!(
+            "mask row {i}: slot {} follows slot {}; slots must ascend",
+            w[1], w[0]
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Checks mask row `i`: at least one slot, extra slots ascending and after the prefix, and every
+/// slot below `end` (the cache's filled slots plus the batch).
+fn check_row(i: usize, row: VisibleSlots<'_>, end: usize) -> Result<()> {
+    if row.is_empty() {
+        return Err(Error::invalid(format!("mask row {i} sees no slot")));
+    }
+    check_ascending(i, row.extra)?;
+    if let Some(&s) = row.extra.first().filter(|&&s| (s as usize) < row.prefix) {
+        return Err(Error::invalid(format!(
+            "mask row {i}: extra slot {s} lies inside the prefix 0..{}",
+            row.prefix
+        )));
+    }
+    if row.end() > end {
+        return Err(Error::invalid(format!(
+            "mask row {i}: slot {} is past the {end} slots of the cache and the batch",
+            row.end() - 1
+        )));
+    }
+    Ok(())
 }
 
 /// RMSNorm of every row of `x` (rows as wide as `gain`) into `out`.
@@ -353,5 +409,69 @@ fn add_row_bias(x: &mut [f32], bias: &[f32]) {
 fn add_in_place(x: &mut [f32], y: &[f32]) {
     for (a, b) in x.iter_mut().zip(y) {
         *a += b;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causal_rows_are_a_prefix_without_a_slot_list() {
+        // 32k tokens after 100 cached: each row is {0..100 + i + 1} with nothing listed, so the
+        // mask costs no memory per token (a list per row would be ~2 GB of slot ids here).
+        let (base, n) = (100, 32_768);
+        for i in 0..n {
+            let row = Mask::Causal.row(i, base);
+            assert_eq!((row.prefix, row.extra.len()), (base + i + 1, 0));
+            check_row(i, row, base + n).unwrap();
+        }
+        // A row is a length and a borrowed slice: nothing owned.
+        assert_eq!(
+            core::mem::size_of::<VisibleSlots<'_>>(),
+            3 * core::mem::size_of::<usize>()
+        );
+    }
+
+    #[test]
+    fn explicit_lists_are_read_as_prefix_and_extras_in_place() {
+        let lists = vec![vec![0, 1, 2, 3, 5], vec![0, 1, 4, 6]];
+        let mask = Mask::Visible(&lists);
+        let row = mask.row(1, 4);
+        assert_eq!((row.prefix, row.extra), (2, &[4u32, 6][..]));
+        assert!(core::ptr::eq(row.extra.as_ptr(), lists[1][2..].as_ptr()));
+        let tree = [VisibleSlots {
+            prefix: 4,
+            extra: &[5, 7],
+        }];
+        assert_eq!(Mask::Rows(&tree).row(0, 4), tree[0]);
+    }
+
+    #[test]
+    fn bad_rows_are_named() {
+        let err = |row: VisibleSlots<'_>| match check_row(3, row, 8) {
+            Err(Error::InvalidArgument(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let row = |prefix, extra| VisibleSlots { prefix, extra };
+        assert_eq!(err(row(0, &[])), "mask row 3 sees no slot");
+        assert_eq!(
+            err(row(2, &[5, 5])),
+            "mask row 3: slot 5 follows slot 5; slots must ascend"
+        );
+        assert_eq!(
+            err(row(4, &[2])),
+            "mask row 3: extra slot 2 lies inside the prefix 0..4"
+        );
+        assert_eq!(
+            err(row(9, &[])),
+            "mask row 3: slot 8 is past the 8 slots of the cache and the batch"
+        );
+        assert_eq!(
+            err(row(2, &[3, 8])),
+            "mask row 3: slot 8 is past the 8 slots of the cache and the batch"
+        );
+        assert!(check_row(3, row(0, &[7]), 8).is_ok());
+        assert!(check_ascending(1, &[0, 2, 1]).is_err());
     }
 }

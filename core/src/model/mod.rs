@@ -14,8 +14,8 @@ pub mod session;
 pub mod weights;
 
 pub use config::{Arch, ModelConfig};
-pub use forward::{Batch, LogitRows, Mask, Numerics};
-pub use kv_cache::KvCache;
+pub use forward::{Batch, LogitRows, Mask, Numerics, VisibleSlots};
+pub use kv_cache::{KvCache, KvType};
 pub use session::Session;
 
 use crate::io::gguf::GgufFile;

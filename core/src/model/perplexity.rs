@@ -8,6 +8,7 @@
 //! ppl = exp(sum of token NLL / tokens scored).
 
 use super::forward::{LogitRows, Numerics};
+use super::kv_cache::KvType;
 use super::session::Session;
 use super::Model;
 use crate::math::{exp, ln};
@@ -34,6 +35,8 @@ pub struct PerplexityParams {
     pub max_windows: usize,
     pub score: ScoreMode,
     pub numerics: Numerics,
+    /// What the KV cache stores ([`KvType::default_for`] the numeric path, unless chosen).
+    pub kv_type: KvType,
 }
 
 /// The result of [`perplexity`].
@@ -84,7 +87,7 @@ pub fn perplexity(
         ScoreMode::All => 0,
     };
     let vocab = model.config.vocab_size;
-    let mut session = Session::new(model.clone(), ctx, params.numerics)?;
+    let mut session = Session::with_kv_type(model.clone(), ctx, params.numerics, params.kv_type)?;
     let (mut nll_sum, mut scored) = (0.0f64, 0usize);
     for w in 0..windows {
         let win = &tokens[w * ctx..(w + 1) * ctx];

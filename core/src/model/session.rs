@@ -1,7 +1,8 @@
-//! A conversation with a model: its KV cache and the numeric path it runs on.
+//! A conversation with a model: its KV cache (and the type it stores) and the numeric path it
+//! runs on.
 
 use super::forward::{Batch, LogitRows, Numerics};
-use super::kv_cache::KvCache;
+use super::kv_cache::{KvCache, KvType};
 use super::Model;
 use crate::{Error, Result};
 use alloc::format;
@@ -17,8 +18,20 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session with room for `n_ctx` tokens (0 = the model's training context).
+    /// A session with room for `n_ctx` tokens (0 = the model's training context) whose cache
+    /// stores the numeric path's default type ([`KvType::default_for`]: f16 on the fast path,
+    /// f32 on the exact one).
     pub fn new(model: Arc<Model>, n_ctx: usize, numerics: Numerics) -> Result<Session> {
+        Session::with_kv_type(model, n_ctx, numerics, KvType::default_for(numerics))
+    }
+
+    /// [`Session::new`] with the cache storing `kv_type`.
+    pub fn with_kv_type(
+        model: Arc<Model>,
+        n_ctx: usize,
+        numerics: Numerics,
+        kv_type: KvType,
+    ) -> Result<Session> {
         let cfg = &model.config;
         let n_ctx = if n_ctx == 0 {
             cfg.context_length
@@ -31,7 +44,7 @@ impl Session {
                 cfg.context_length
             )));
         }
-        let cache = KvCache::new(cfg.n_layer, cfg.kv_dim(), n_ctx);
+        let cache = KvCache::new(cfg.n_layer, cfg.kv_dim(), n_ctx, kv_type);
         Ok(Session {
             model,
             cache,
@@ -47,6 +60,16 @@ impl Session {
     /// The numeric path of this session.
     pub fn numerics(&self) -> Numerics {
         self.numerics
+    }
+
+    /// The type the KV cache stores keys and values in.
+    pub fn kv_type(&self) -> KvType {
+        self.cache.kv_type()
+    }
+
+    /// Bytes of KV cache one token takes (keys and values of every layer).
+    pub fn kv_bytes_per_token(&self) -> usize {
+        self.cache.bytes_per_token()
     }
 
     /// Tokens held in the cache.

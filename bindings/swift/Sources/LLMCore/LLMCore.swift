@@ -79,6 +79,13 @@ public enum Numerics: UInt32 {
     case exact = 1  // LLMC_NUMERICS_EXACT
 }
 
+/// What a session's KV cache stores keys and values as.
+public enum KVType: UInt64 {
+    case `default` = 0  // LLMC_KV_DEFAULT: f16 on the fast path, f32 on the exact one
+    case f32 = 1  // LLMC_KV_F32
+    case f16 = 2  // LLMC_KV_F16
+}
+
 /// A model's hyper-parameters.
 public struct ModelInfo {
     public let arch: String, name: String
@@ -221,11 +228,14 @@ public final class Session {
     let vocab: Int
 
     /// `nCtx` 0 = the model's training context.
-    public init(model: Model, nCtx: Int = 0, numerics: Numerics = .fast) throws {
+    public init(
+        model: Model, nCtx: Int = 0, numerics: Numerics = .fast, kvType: KVType = .default
+    ) throws {
         vocab = Int(try model.info().vocabSize)  // before the handle exists: nothing to leak
         var p = llmc_session_default_params()
         p.n_ctx = nCtx
         p.numerics = numerics.rawValue
+        p.kv_type = kvType.rawValue
         var h: OpaquePointer?
         try check(llmc_session_new(model.handle, &p, &h))
         handle = h!
