@@ -138,6 +138,7 @@ fn perplexity_json_scores_the_second_half_of_each_window() {
         max_windows: 2,
         score: ScoreMode::SecondHalf,
         numerics: Numerics::Fast,
+        kv_type: llmcore::model::KvType::default_for(Numerics::Fast),
     };
     let want = perplexity(
         &std::sync::Arc::new(model),
