@@ -1,6 +1,5 @@
 // Tests of the C++ wrapper on the real SmolLM2 model; run under valgrind by
 // scripts/test-bindings.sh.   usage: test_llmcore MODEL.gguf [SCRATCH_DIR (default /tmp)]
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -122,10 +121,11 @@ int main(int argc, char **argv) {
     // The KV cache type: f32 and f16 caches give nearly the same logits; a bad value is refused.
     Session f32_cache(model, 64, Numerics::Fast, KvType::F32);
     std::vector<float> logits_f32 = f32_cache.eval(toks);
-    float max_diff = 0.0f;
+    // (mean |difference|; tests/kv_f16.rs measures 0.16 on the fast path over 32 rows)
+    double mean_diff = 0.0;
     for (std::size_t i = 0; i < logits.size(); i++)
-        max_diff = std::max(max_diff, std::abs(logits[i] - logits_f32[i]));
-    CHECK(max_diff < 1.0f);
+        mean_diff += std::abs(logits[i] - logits_f32[i]) / logits.size();
+    CHECK(logits != logits_f32 && mean_diff < 0.5);
     EXPECT_ERROR(Session(model, 4, Numerics::Fast, static_cast<KvType>(7)),
                  LLMC_ERR_INVALID_ARGUMENT, "kv_type 7");
     s.truncate(2);
