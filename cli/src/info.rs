@@ -6,6 +6,7 @@ use crate::Failure;
 use llmcore::io::gguf::{GgufFile, Value};
 use llmcore::io::json::Json;
 use llmcore::model::ModelConfig;
+use llmcore::tensor::quant::{cpu_simd_level, simd_level};
 
 const FLAGS: &[crate::args::Flag] = &[switch("--tensors", "list every tensor")];
 
@@ -72,6 +73,7 @@ pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
         ("rope_theta", Json::from(cfg.rope_theta as f64)),
         ("rms_eps", Json::from(cfg.rms_eps as f64)),
         ("tensor_count", Json::from(file.tensors.len() as u64)),
+        ("simd", Json::from(simd_level().name())),
         (
             "tensor_types",
             Json::object(
@@ -95,6 +97,11 @@ pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
         s += &format!(
             "  {} layers, d {}, ffn {}, {} heads / {} KV heads, head dim {}, vocab {}, context {}\n",
             cfg.n_layer, cfg.d_model, cfg.d_ffn, cfg.n_head, cfg.n_kv_head, cfg.head_dim, cfg.vocab_size, cfg.context_length
+        );
+        s += &format!(
+            "  kernels: SIMD level {} (CPU: {}; LLMCORE_SIMD caps it)\n",
+            simd_level(),
+            cpu_simd_level()
         );
         s += "  tensor types:";
         for (n, c) in &by_type {
