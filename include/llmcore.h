@@ -64,7 +64,7 @@
 /**
  * Minor version of libllmcore.
  */
-#define LLMC_VERSION_MINOR 1
+#define LLMC_VERSION_MINOR 2
 
 /**
  * Patch version of libllmcore.

@@ -23,7 +23,7 @@ use std::ffi::c_char;
 /// Major version of libllmcore (equal to the crate version's; checked by a test).
 pub const LLMC_VERSION_MAJOR: u32 = 0;
 /// Minor version of libllmcore.
-pub const LLMC_VERSION_MINOR: u32 = 1;
+pub const LLMC_VERSION_MINOR: u32 = 2;
 /// Patch version of libllmcore.
 pub const LLMC_VERSION_PATCH: u32 = 0;
 /// Version of the binary interface: raised whenever a change breaks programs built against
