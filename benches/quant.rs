@@ -18,7 +18,8 @@
 use criterion::{black_box, criterion_group, BenchmarkId, Criterion, Throughput};
 use llmcore::tensor::quant::{
     cpu_simd_level, dequantize_row, quantize_row, vec_dot_fn, vec_dot_fn_at, vec_dot_fn_portable,
-    vec_dot_type, vec_dot_x4_fn_at, SimdLevel, VecDotFn, VecDotX4Fn, WEIGHT_TYPES,
+    vec_dot_type, vec_dot_x4_fn_at, SimdLevel, VecDotFn, VecDotX4Fn, QUANTIZED_WEIGHT_TYPES,
+    WEIGHT_TYPES,
 };
 use llmcore::tensor::GgmlType;
 use std::time::Instant;
@@ -254,14 +255,7 @@ fn levels_table() {
         "# case level single_ns x4_ns   (median ns per call; cpu level {})",
         cpu_simd_level()
     );
-    for ty in [
-        GgmlType::Q4_0,
-        GgmlType::Q4_1,
-        GgmlType::Q5_0,
-        GgmlType::Q8_0,
-        GgmlType::Q4K,
-        GgmlType::Q6K,
-    ] {
+    for ty in QUANTIZED_WEIGHT_TYPES {
         for n in row_lengths(ty) {
             for level in levels() {
                 let f = vec_dot_fn_at(level, ty).unwrap();

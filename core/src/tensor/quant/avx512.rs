@@ -28,82 +28,13 @@ use super::{q4_0, q4_1, q4_k, q5_0, q6_k, q8_0, q8_1, q8_k, VecDotFn, VecDotX4Fn
 use crate::tensor::GgmlType;
 use core::arch::x86_64::*;
 
+quant_kernels!();
+
 /// The AVX-512 kernel for quantized `weight`, if one exists (the float types have none: the
 /// caller falls back to the AVX2 ones).
 pub(super) fn kernel(weight: GgmlType) -> Option<VecDotFn> {
-    Some(match weight {
-        GgmlType::Q4_0 => vec_dot_q4_0_q8_0,
-        GgmlType::Q4_1 => vec_dot_q4_1_q8_1,
-        GgmlType::Q5_0 => vec_dot_q5_0_q8_0,
-        GgmlType::Q8_0 => vec_dot_q8_0_q8_0,
-        GgmlType::Q4K => vec_dot_q4_k_q8_k,
-        GgmlType::Q6K => vec_dot_q6_k_q8_k,
-        _ => return None,
-    })
+    quant_kernel(weight)
 }
-
-/// The four-token AVX-512 kernel for quantized `weight`, if one exists: its result `k` equals,
-/// bit for bit, what [`kernel`]`(weight)` returns for activation row `k`.
-pub(super) fn kernel_x4(weight: GgmlType) -> Option<VecDotX4Fn> {
-    Some(match weight {
-        GgmlType::Q4_0 => vec_dot_x4_q4_0_q8_0,
-        GgmlType::Q4_1 => vec_dot_x4_q4_1_q8_1,
-        GgmlType::Q5_0 => vec_dot_x4_q5_0_q8_0,
-        GgmlType::Q8_0 => vec_dot_x4_q8_0_q8_0,
-        GgmlType::Q4K => vec_dot_x4_q4_k_q8_k,
-        GgmlType::Q6K => vec_dot_x4_q6_k_q8_k,
-        _ => return None,
-    })
-}
-
-safe_quant_kernel!(
-    vec_dot_q4_0_q8_0,
-    vec_dot_x4_q4_0_q8_0,
-    q4_0_q8_0,
-    q4_0::QK,
-    q4_0::BLOCK_BYTES,
-    q8_0::BLOCK_BYTES
-);
-safe_quant_kernel!(
-    vec_dot_q4_1_q8_1,
-    vec_dot_x4_q4_1_q8_1,
-    q4_1_q8_1,
-    q4_1::QK,
-    q4_1::BLOCK_BYTES,
-    q8_1::BLOCK_BYTES
-);
-safe_quant_kernel!(
-    vec_dot_q5_0_q8_0,
-    vec_dot_x4_q5_0_q8_0,
-    q5_0_q8_0,
-    q5_0::QK,
-    q5_0::BLOCK_BYTES,
-    q8_0::BLOCK_BYTES
-);
-safe_quant_kernel!(
-    vec_dot_q8_0_q8_0,
-    vec_dot_x4_q8_0_q8_0,
-    q8_0_q8_0,
-    q8_0::QK,
-    q8_0::BLOCK_BYTES,
-    q8_0::BLOCK_BYTES
-);
-safe_quant_kernel!(
-    vec_dot_q4_k_q8_k,
-    vec_dot_x4_q4_k_q8_k,
-    q4_k_q8_k,
-    q4_k::QK,
-    q4_k::BLOCK_BYTES,
-    q8_k::BLOCK_BYTES
-);
-safe_quant_kernel!(
-    vec_dot_q6_k_q8_k,
-    vec_dot_x4_q6_k_q8_k,
-    q6_k_q8_k,
-    q6_k::QK,
-    q6_k::BLOCK_BYTES,
-    q8_k::BLOCK_BYTES
-);
 
 /// The 16 lanes of `v` summed as `hsum(lanes 0..8 + lanes 8..16)`.
 #[inline]

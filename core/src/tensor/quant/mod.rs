@@ -58,6 +58,94 @@ macro_rules! safe_quant_kernel {
     };
 }
 
+/// Defines, in a SIMD module whose generic kernels `q4_0_q8_0`, `q4_1_q8_1`, `q5_0_q8_0`,
+/// `q8_0_q8_0`, `q4_k_q8_k` and `q6_k_q8_k` (one weight row against `T` activation rows) exist,
+/// their one- and four-token wrappers ([`safe_quant_kernel`]) and the two lookups by weight type:
+/// `quant_kernel` (a [`VecDotFn`]) and `kernel_x4` (a [`VecDotX4Fn`]). Every SIMD level has the
+/// same six quantized kernels, so the table is written once.
+#[cfg(target_arch = "x86_64")]
+macro_rules! quant_kernels {
+    () => {
+        safe_quant_kernel!(
+            vec_dot_q4_0_q8_0,
+            vec_dot_x4_q4_0_q8_0,
+            q4_0_q8_0,
+            q4_0::QK,
+            q4_0::BLOCK_BYTES,
+            q8_0::BLOCK_BYTES
+        );
+        safe_quant_kernel!(
+            vec_dot_q4_1_q8_1,
+            vec_dot_x4_q4_1_q8_1,
+            q4_1_q8_1,
+            q4_1::QK,
+            q4_1::BLOCK_BYTES,
+            q8_1::BLOCK_BYTES
+        );
+        safe_quant_kernel!(
+            vec_dot_q5_0_q8_0,
+            vec_dot_x4_q5_0_q8_0,
+            q5_0_q8_0,
+            q5_0::QK,
+            q5_0::BLOCK_BYTES,
+            q8_0::BLOCK_BYTES
+        );
+        safe_quant_kernel!(
+            vec_dot_q8_0_q8_0,
+            vec_dot_x4_q8_0_q8_0,
+            q8_0_q8_0,
+            q8_0::QK,
+            q8_0::BLOCK_BYTES,
+            q8_0::BLOCK_BYTES
+        );
+        safe_quant_kernel!(
+            vec_dot_q4_k_q8_k,
+            vec_dot_x4_q4_k_q8_k,
+            q4_k_q8_k,
+            q4_k::QK,
+            q4_k::BLOCK_BYTES,
+            q8_k::BLOCK_BYTES
+        );
+        safe_quant_kernel!(
+            vec_dot_q6_k_q8_k,
+            vec_dot_x4_q6_k_q8_k,
+            q6_k_q8_k,
+            q6_k::QK,
+            q6_k::BLOCK_BYTES,
+            q8_k::BLOCK_BYTES
+        );
+
+        /// This level's kernel for quantized `weight`, if one exists. The caller
+        /// ([`super::vec_dot_fn_at`]) hands it out only on CPUs that reach this level.
+        fn quant_kernel(weight: GgmlType) -> Option<VecDotFn> {
+            Some(match weight {
+                GgmlType::Q4_0 => vec_dot_q4_0_q8_0,
+                GgmlType::Q4_1 => vec_dot_q4_1_q8_1,
+                GgmlType::Q5_0 => vec_dot_q5_0_q8_0,
+                GgmlType::Q8_0 => vec_dot_q8_0_q8_0,
+                GgmlType::Q4K => vec_dot_q4_k_q8_k,
+                GgmlType::Q6K => vec_dot_q6_k_q8_k,
+                _ => return None,
+            })
+        }
+
+        /// This level's four-token kernel for quantized `weight`, if one exists (handed out
+        /// under the same check as `quant_kernel`): its result `k` equals, bit for bit, what
+        /// `quant_kernel(weight)` returns for activation row `k`.
+        pub(super) fn kernel_x4(weight: GgmlType) -> Option<VecDotX4Fn> {
+            Some(match weight {
+                GgmlType::Q4_0 => vec_dot_x4_q4_0_q8_0,
+                GgmlType::Q4_1 => vec_dot_x4_q4_1_q8_1,
+                GgmlType::Q5_0 => vec_dot_x4_q5_0_q8_0,
+                GgmlType::Q8_0 => vec_dot_x4_q8_0_q8_0,
+                GgmlType::Q4K => vec_dot_x4_q4_k_q8_k,
+                GgmlType::Q6K => vec_dot_x4_q6_k_q8_k,
+                _ => return None,
+            })
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
@@ -114,6 +202,17 @@ pub const WEIGHT_TYPES: [GgmlType; 9] = [
     GgmlType::F32,
     GgmlType::F16,
     GgmlType::BF16,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q8_0,
+    GgmlType::Q4K,
+    GgmlType::Q6K,
+];
+
+/// The quantized ones among [`WEIGHT_TYPES`]: those with SIMD kernels at every level above
+/// portable, single- and four-token.
+pub const QUANTIZED_WEIGHT_TYPES: [GgmlType; 6] = [
     GgmlType::Q4_0,
     GgmlType::Q4_1,
     GgmlType::Q5_0,

@@ -569,14 +569,7 @@ mod simd {
 
     #[test]
     fn each_level_has_its_own_kernels_and_the_runtime_uses_the_capped_one() {
-        let quantized = [
-            GgmlType::Q4_0,
-            GgmlType::Q4_1,
-            GgmlType::Q5_0,
-            GgmlType::Q8_0,
-            GgmlType::Q4K,
-            GgmlType::Q6K,
-        ];
+        let quantized = QUANTIZED_WEIGHT_TYPES;
         for ty in WEIGHT_TYPES {
             let at = |l| vec_dot_fn_at(l, ty).unwrap() as usize;
             assert_eq!(
