@@ -3,7 +3,7 @@
 //! Widening is exact; narrowing rounds to nearest, ties to even, overflowing to ±inf (what
 //! IEEE 754 `convertFormat` and llama.cpp's `GGML_FP32_TO_FP16` do). The portable conversion
 //! (`half`'s software `from_f32_const` / `to_f32_const`) is the reference; on x86-64 CPUs with
-//! F16C (detected at run time under `std`, or targeted at build time) eight lanes at a time go
+//! F16C (the SIMD level of [`crate::tensor::quant::simd_level`] at AVX2 or above) eight lanes at a time go
 //! through `vcvtph2ps` / `vcvtps2ph`, tested bit for bit against it.
 
 /// The f16 type the KV cache stores (`half`'s IEEE binary16), re-exported for callers.
@@ -45,17 +45,12 @@ pub fn f32_row_to_f16_portable(src: &[f32], dst: &mut [f16]) {
     }
 }
 
-/// Whether this CPU has F16C (and AVX, which it implies).
+/// Whether the SIMD level in use (detected once, capped by `LLMCORE_SIMD`: one detection for
+/// every kernel) is AVX2 or above, which includes F16C.
 #[cfg(target_arch = "x86_64")]
 fn has_f16c() -> bool {
-    #[cfg(feature = "std")]
-    {
-        std::is_x86_feature_detected!("f16c")
-    }
-    #[cfg(not(feature = "std"))]
-    {
-        cfg!(target_feature = "f16c")
-    }
+    use crate::tensor::quant::{simd_level, SimdLevel};
+    simd_level() >= SimdLevel::Avx2
 }
 
 #[cfg(target_arch = "x86_64")]
