@@ -1,0 +1,9 @@
+//! Post-training pruning: which weights of a trained model to zero, from a small calibration
+//! set (ALGORITHMS.md sections 1 and 2).
+//!
+//! [`pattern`] turns scores into masks under a sparsity pattern; the methods score and update
+//! weights from statistics of each linear operator's inputs.
+
+pub mod pattern;
+
+pub use pattern::{mask_per_matrix, mask_per_row, Mask, Pattern};
