@@ -1,5 +1,6 @@
 //! Model hyper-parameters read from GGUF metadata.
 
+use super::linear::Linear;
 use crate::io::gguf::GgufFile;
 use crate::kernels::rope::RopeStyle;
 use crate::{Error, Result};
@@ -161,6 +162,23 @@ impl ModelConfig {
     /// Width of one token's keys (or values): `n_kv_head * head_dim`.
     pub fn kv_dim(&self) -> usize {
         self.n_kv_head * self.head_dim
+    }
+
+    /// `(rows, cols)` of operator `op`'s weight: outputs x inputs of `y = x Wᵀ`.
+    pub fn linear_shape(&self, op: Linear) -> (usize, usize) {
+        let (d, f, kv, q) = (
+            self.d_model,
+            self.d_ffn,
+            self.kv_dim(),
+            self.n_head * self.head_dim,
+        );
+        match op {
+            Linear::Q => (q, d),
+            Linear::K | Linear::V => (kv, d),
+            Linear::O => (d, q),
+            Linear::Gate | Linear::Up => (f, d),
+            Linear::Down => (d, f),
+        }
     }
 }
 

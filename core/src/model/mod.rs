@@ -2,12 +2,15 @@
 //!
 //! [`Model`] owns the file and the resolved weights and is shared (`Arc`) by any number of
 //! [`Session`]s, each with its own KV cache. Prefill, decode and tree verification all go
-//! through [`Model::forward`].
+//! through [`Model::forward`], which is [`Model::embed`], [`Model::layer_forward`] per layer and
+//! [`Model::logits`]; pruning runs those pieces itself, observing each linear operator's input
+//! ([`Observer`]) and replacing weights ([`Model::set_linear`]).
 
 pub mod config;
 pub mod forward;
 pub mod generate;
 pub mod kv_cache;
+pub mod linear;
 pub mod perplexity;
 pub mod sampling;
 pub mod session;
@@ -16,6 +19,7 @@ pub mod weights;
 pub use config::{Arch, ModelConfig};
 pub use forward::{Batch, LogitRows, Mask, Numerics, VisibleSlots};
 pub use kv_cache::{KvCache, KvType};
+pub use linear::{Linear, LinearInput, Matrix, Observer, OwnedWeight};
 pub use session::Session;
 
 use crate::io::gguf::GgufFile;

@@ -1,9 +1,11 @@
 //! The decoder's weights, resolved once from a GGUF file and shape-checked.
 //!
 //! Matrices stay in the file's (memory-mapped) encoding; a [`WeightRef`] remembers where. Only
-//! the small vectors (norm gains, biases) are decoded to f32.
+//! the small vectors (norm gains, biases) are decoded to f32. A layer's linear weights are
+//! [`Matrix`]es, so pruning can replace them with owned ones.
 
 use super::config::{Arch, ModelConfig};
+use super::linear::{Linear, Matrix};
 use crate::io::gguf::GgufFile;
 use crate::tensor::quant::dequantize_row;
 use crate::tensor::WeightView;
@@ -38,6 +40,16 @@ impl WeightRef {
         let info = &file.tensors[index];
         WeightView::new(info.ty, rows, cols, file.tensor_data(info))?;
         Ok(WeightRef { index, rows, cols })
+    }
+
+    /// Output rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Input columns.
+    pub fn cols(&self) -> usize {
+        self.cols
     }
 
     /// The matrix as a borrowed view of the file's bytes.
@@ -81,15 +93,17 @@ pub struct QkvBias {
 #[derive(Debug, Clone)]
 pub struct LayerWeights {
     pub attn_norm: Vec<f32>,
-    pub wq: WeightRef,
-    pub wk: WeightRef,
-    pub wv: WeightRef,
-    pub wo: WeightRef,
+    /// The seven linear weights, indexed by [`Linear`] (`linear[op as usize]`).
+    pub linear: [Matrix; 7],
     pub qkv_bias: Option<QkvBias>,
     pub ffn_norm: Vec<f32>,
-    pub w_gate: WeightRef,
-    pub w_up: WeightRef,
-    pub w_down: WeightRef,
+}
+
+impl LayerWeights {
+    /// The weight of operator `op`.
+    pub fn linear(&self, op: Linear) -> &Matrix {
+        &self.linear[op as usize]
+    }
 }
 
 /// All weights of a decoder.
@@ -105,7 +119,7 @@ pub struct Weights {
 impl Weights {
     /// Resolves every tensor the architecture needs, checking shapes against `cfg`.
     pub fn resolve(file: &GgufFile, cfg: &ModelConfig) -> Result<Self> {
-        let (d, f, v) = (cfg.d_model, cfg.d_ffn, cfg.vocab_size);
+        let (d, v) = (cfg.d_model, cfg.vocab_size);
         let q_dim = cfg.n_head * cfg.head_dim;
         let kv = cfg.kv_dim();
         let token_embd = WeightRef::resolve(file, "token_embd.weight", v, d)?;
@@ -127,17 +141,18 @@ impl Weights {
                 }),
                 Arch::Llama => None,
             };
+            let attn_norm = vector(file, &n("attn_norm.weight"), d)?;
+            let mut linear = Vec::with_capacity(Linear::ALL.len());
+            for op in Linear::ALL {
+                let (rows, cols) = cfg.linear_shape(op);
+                let name = n(&format!("{}.weight", op.gguf_name()));
+                linear.push(Matrix::Mapped(WeightRef::resolve(file, &name, rows, cols)?));
+            }
             layers.push(LayerWeights {
-                attn_norm: vector(file, &n("attn_norm.weight"), d)?,
-                wq: WeightRef::resolve(file, &n("attn_q.weight"), q_dim, d)?,
-                wk: WeightRef::resolve(file, &n("attn_k.weight"), kv, d)?,
-                wv: WeightRef::resolve(file, &n("attn_v.weight"), kv, d)?,
-                wo: WeightRef::resolve(file, &n("attn_output.weight"), d, q_dim)?,
+                attn_norm,
+                linear: linear.try_into().expect("one matrix per operator"),
                 qkv_bias,
                 ffn_norm: vector(file, &n("ffn_norm.weight"), d)?,
-                w_gate: WeightRef::resolve(file, &n("ffn_gate.weight"), f, d)?,
-                w_up: WeightRef::resolve(file, &n("ffn_up.weight"), f, d)?,
-                w_down: WeightRef::resolve(file, &n("ffn_down.weight"), d, f)?,
             });
         }
         Ok(Weights {
