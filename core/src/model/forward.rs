@@ -412,9 +412,9 @@ impl Model {
         self.linear(layer, op)?.to_f32(&self.file)
     }
 
-    /// Replaces the weight of operator `op` of `layer` (e.g. with its pruned values); `m` must
-    /// have the operator's shape.
-    pub fn set_linear(&mut self, layer: usize, op: Linear, m: Matrix) -> Result<()> {
+    /// Replaces the weight of operator `op` of `layer` (e.g. with its pruned values) and
+    /// returns the one it replaces; `m` must have the operator's shape.
+    pub fn set_linear(&mut self, layer: usize, op: Linear, m: Matrix) -> Result<Matrix> {
         let (rows, cols) = self.config.linear_shape(op);
         if (m.rows(), m.cols()) != (rows, cols) {
             return Err(Error::Shape {
@@ -425,8 +425,7 @@ impl Model {
         }
         let no_layer = self.no_layer(layer);
         let lw = self.weights.layers.get_mut(layer).ok_or(no_layer)?;
-        lw.linear[op as usize] = m;
-        Ok(())
+        Ok(core::mem::replace(&mut lw.linear[op as usize], m))
     }
 
     fn no_layer(&self, layer: usize) -> Error {
