@@ -715,15 +715,16 @@ fn pad_to(out: &mut Vec<u8>, alignment: u64) {
     out.resize((len.div_ceil(alignment) * alignment) as usize, 0);
 }
 
-/// Writes a GGUF version 3 file holding `metadata` (in order) and `tensors` given as
-/// `(name, dims innermost first, type, encoded bytes)`, packed in order, each aligned to
-/// `general.alignment` (a u32 power of two if present in `metadata`, else 32). Errors
-/// ([`Error::InvalidArgument`]) for duplicate keys or names, 0 or more than 4 dims, a byte
-/// count that does not match the dims and type, a bad alignment, or mixed-type arrays.
-pub fn write_gguf(
-    metadata: &[(String, Value)],
-    tensors: &[(String, Vec<u64>, GgmlType, &[u8])],
-) -> Result<Vec<u8>> {
+/// A tensor to write: name, dims (innermost first), type, and its encoded size in bytes.
+pub type TensorDecl = (String, Vec<u64>, GgmlType, u64);
+
+/// The header of a GGUF version 3 file holding `metadata` (in order) and tensors declared by
+/// `tensors`, packed in order, each aligned to `general.alignment` (a u32 power of two if
+/// present in `metadata`, else 32): the bytes before the data section (padded to the
+/// alignment) and the alignment. Errors ([`Error::InvalidArgument`]) for duplicate keys or
+/// names, 0 or more than 4 dims, a byte count that does not match the dims and type, a bad
+/// alignment, or mixed-type arrays.
+pub fn gguf_header(metadata: &[(String, Value)], tensors: &[TensorDecl]) -> Result<(Vec<u8>, u64)> {
     let mut alignment = DEFAULT_ALIGNMENT;
     let mut keys = BTreeMap::new();
     for (k, v) in metadata {
@@ -753,7 +754,7 @@ pub fn write_gguf(
     }
     let mut names = BTreeMap::new();
     let mut offset = 0u64;
-    for (name, dims, ty, bytes) in tensors {
+    for (name, dims, ty, n_bytes) in tensors {
         if names.insert(name.as_str(), ()).is_some() {
             return Err(Error::invalid(format!(
                 "duplicate GGUF tensor name '{name}'"
@@ -771,13 +772,13 @@ pub fn write_gguf(
             ty: *ty,
             offset,
         };
-        if info.n_bytes() != Some(bytes.len() as u64) {
+        if info.n_bytes() != Some(*n_bytes) {
             return Err(Error::invalid(format!(
                 "tensor '{name}' {:?} of {} needs {:?} bytes, got {}",
                 dims,
                 ty.name(),
                 info.n_bytes(),
-                bytes.len()
+                n_bytes
             )));
         }
         write_str(&mut out, name);
@@ -787,9 +788,29 @@ pub fn write_gguf(
         }
         out.extend_from_slice(&ty.id().to_le_bytes());
         out.extend_from_slice(&offset.to_le_bytes());
-        offset += (bytes.len() as u64).div_ceil(alignment) * alignment;
+        offset += n_bytes.div_ceil(alignment) * alignment;
     }
     pad_to(&mut out, alignment);
+    Ok((out, alignment))
+}
+
+/// Zero bytes that pad `len` bytes up to a multiple of `alignment`.
+pub fn padding(len: u64, alignment: u64) -> usize {
+    (len.div_ceil(alignment) * alignment - len) as usize
+}
+
+/// Writes a whole GGUF version 3 file in memory: [`gguf_header`] for `metadata` and `tensors`
+/// given as `(name, dims innermost first, type, encoded bytes)`, then the tensors' bytes, each
+/// padded to the alignment. (`io::gguf_writer` streams the same bytes to a file.)
+pub fn write_gguf(
+    metadata: &[(String, Value)],
+    tensors: &[(String, Vec<u64>, GgmlType, &[u8])],
+) -> Result<Vec<u8>> {
+    let decls: Vec<TensorDecl> = tensors
+        .iter()
+        .map(|(n, d, t, b)| (n.clone(), d.clone(), *t, b.len() as u64))
+        .collect();
+    let (mut out, alignment) = gguf_header(metadata, &decls)?;
     for (_, _, _, bytes) in tensors {
         out.extend_from_slice(bytes);
         pad_to(&mut out, alignment);

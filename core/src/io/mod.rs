@@ -6,10 +6,14 @@
 
 pub mod bytes;
 pub mod gguf;
+#[cfg(feature = "std")]
+pub mod gguf_writer;
 pub mod json;
 pub mod safetensors;
 
 pub use bytes::Bytes;
 pub use gguf::{write_gguf, GgufFile, TensorInfo, Value};
+#[cfg(feature = "std")]
+pub use gguf_writer::GgufWriter;
 pub use json::Json;
 pub use safetensors::{SafeDtype, SafeTensorView, SafeTensors};

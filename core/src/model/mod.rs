@@ -13,6 +13,8 @@ pub mod kv_cache;
 pub mod linear;
 pub mod perplexity;
 pub mod sampling;
+#[cfg(feature = "std")]
+pub mod save;
 pub mod session;
 pub mod weights;
 

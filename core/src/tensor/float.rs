@@ -20,6 +20,13 @@ pub fn f32_to_bytes(src: &[f32], dst: &mut [u8]) {
 }
 
 /// Decodes `dst.len()` little-endian IEEE f16 values from `src`.
+/// f32 values to little-endian f16, rounded to nearest even (zeros stay exact zeros).
+pub fn f32_to_f16_bytes(src: &[f32], dst: &mut [u8]) {
+    for (v, b) in src.iter().zip(dst.chunks_exact_mut(2)) {
+        b.copy_from_slice(&half::f16::from_f32(*v).to_bits().to_le_bytes());
+    }
+}
+
 pub fn f16_to_f32(src: &[u8], dst: &mut [f32]) {
     for (d, s) in dst.iter_mut().zip(src.chunks_exact(2)) {
         *d = f16::from_bits(u16::from_le_bytes([s[0], s[1]])).to_f32();

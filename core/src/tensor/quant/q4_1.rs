@@ -3,12 +3,31 @@
 //! Paired with [`super::q8_1`] activations, whose stored `s = d_a * sum q_a` carries the
 //! min term: `sum_j (nib_j d + m) q_j d_a = d d_a sum_j nib_j q_j + m s`.
 
-use super::{f16_at, q8_1, sum_blocks};
+use super::{f16_at, put_f16, q8_1, sum_blocks};
 
 /// Elements per block.
 pub const QK: usize = 32;
 /// Bytes per block.
 pub const BLOCK_BYTES: usize = 20;
+
+/// Quantizes whole blocks of weights as ggml's `quantize_row_q4_1_ref` does: per block
+/// `m = min x`, `d = (max x - m) / 15` (both stored as f16), `nib = min(15, trunc((x - m) / d
+/// + 0.5))` with `1 / d` taken in f32 from the unrounded `d` (0 for a constant block). A zero
+/// weight decodes to `nib * d + m`, exactly zero only when the block's minimum is.
+pub fn quantize(src: &[f32], dst: &mut [u8]) {
+    for (x, b) in src.chunks_exact(QK).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+        let min = x.iter().copied().fold(f32::INFINITY, f32::min);
+        let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let d = (max - min) / 15.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        put_f16(b, 0, d);
+        put_f16(b, 2, min);
+        let nib = |v: f32| (((v - min) * id + 0.5) as i8).min(15) as u8;
+        for j in 0..QK / 2 {
+            b[4 + j] = nib(x[j]) | (nib(x[j + QK / 2]) << 4);
+        }
+    }
+}
 
 /// Dequantizes whole blocks: `x[j] = nib[j] * d + m`.
 pub fn dequantize(src: &[u8], dst: &mut [f32]) {

@@ -678,3 +678,40 @@ fn real_rows_match_gguf_py() {
         assert!(seen.contains(&ty), "no fixture for {}", ty.name());
     }
 }
+
+/// The weight encodings (F16, Q8_0, Q4_1) against the `gguf` Python package's numpy quantizers
+/// (scripts/weight_quant_fixtures.py): pruned rows, a constant block, an all-zero block.
+#[test]
+fn weight_encodings_match_gguf_py() {
+    let data: &[u8] = include_bytes!("../../../../tests/data/weight_quant.bin");
+    let u32_at = |o: usize| u32::from_le_bytes(data[o..o + 4].try_into().unwrap()) as usize;
+    let (rows, cols) = (u32_at(0), u32_at(4));
+    let x: Vec<f32> = data[8..8 + rows * cols * 4]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let mut at = 8 + rows * cols * 4;
+    for ty in [GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_1] {
+        let rb = ty.bytes_for(cols as u64).unwrap() as usize;
+        let want = &data[at..at + rows * rb];
+        at += rows * rb;
+        let mut got = vec![0u8; rows * rb];
+        for (src, dst) in x.chunks_exact(cols).zip(got.chunks_exact_mut(rb)) {
+            quantize_row(ty, src, dst).unwrap();
+        }
+        let differ = got.iter().zip(want).filter(|(a, b)| a != b).count();
+        assert_eq!(
+            differ,
+            0,
+            "{}: {differ} bytes differ from gguf-py",
+            ty.name()
+        );
+        // Pruned weights stay exactly zero in F16 and Q8_0.
+        if ty != GgmlType::Q4_1 {
+            let mut back = vec![0.0f32; cols];
+            dequantize_row(ty, &got[2 * rb..3 * rb], &mut back).unwrap();
+            assert!(back.iter().step_by(2).all(|&v| v == 0.0), "{}", ty.name());
+        }
+    }
+    assert_eq!(at, data.len());
+}
