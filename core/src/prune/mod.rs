@@ -4,6 +4,7 @@
 //! [`pattern`] turns scores into masks under a sparsity pattern; the methods score and update
 //! weights from statistics of each linear operator's inputs.
 
+pub mod calib;
 pub mod pattern;
 
 pub use pattern::{mask_per_matrix, mask_per_row, Mask, Pattern};
