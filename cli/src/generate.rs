@@ -1,6 +1,6 @@
 //! `llmcore generate --model M --prompt P [...]`: sample text, streaming it to stdout.
 
-use crate::args::{opt, path, switch, Flag};
+use crate::args::{opt, path, switch, Flag, Parsed};
 use crate::kv;
 use crate::output::{load_model, note, parse, usage_err, write_stdout};
 use crate::Failure;
@@ -49,19 +49,10 @@ const FLAGS: &[Flag] = &[
     kv::FLAG,
 ];
 
-/// The flag that sets `setting` (validation errors name it).
-fn flag_name(setting: Setting) -> String {
-    match setting {
-        Setting::Stop(_) => "--stop".into(),
-        other => format!("--{}", other.field_name().replace('_', "-")),
-    }
-}
-
-pub fn run(argv: &[OsString]) -> Result<(), Failure> {
-    let p = parse("generate", "--model M --prompt P [flags]", FLAGS, argv)?;
-    p.at_most_positional(0).map_err(usage_err)?;
-    let defaults = SamplerParams::default();
-    let sampler = SamplerParams {
+/// The sampler set by `--temperature`, `--top-k`, `--top-p`, `--repeat-penalty` and `--seed`,
+/// each defaulting to `defaults`' value (not yet validated).
+pub fn sampler_from_flags(p: &Parsed, defaults: SamplerParams) -> Result<SamplerParams, Failure> {
+    Ok(SamplerParams {
         temperature: p
             .num("--temperature", defaults.temperature)
             .map_err(usage_err)?,
@@ -72,7 +63,21 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
             .map_err(usage_err)?,
         repeat_last_n: defaults.repeat_last_n,
         seed: p.num("--seed", defaults.seed).map_err(usage_err)?,
-    };
+    })
+}
+
+/// The flag that sets `setting` (validation errors name it).
+pub fn flag_name(setting: Setting) -> String {
+    match setting {
+        Setting::Stop(_) => "--stop".into(),
+        other => format!("--{}", other.field_name().replace('_', "-")),
+    }
+}
+
+pub fn run(argv: &[OsString]) -> Result<(), Failure> {
+    let p = parse("generate", "--model M --prompt P [flags]", FLAGS, argv)?;
+    p.at_most_positional(0).map_err(usage_err)?;
+    let sampler = sampler_from_flags(&p, SamplerParams::default())?;
     let params = GenerateParams {
         max_tokens: p.num("--max-tokens", 128).map_err(usage_err)?,
         sampler,

@@ -1,6 +1,7 @@
 //! The `llmcore` command: a thin shell over the `llmcore` library.
 
 mod args;
+mod calib;
 mod generate;
 mod info;
 mod kv;
@@ -32,6 +33,7 @@ usage: llmcore <command> [flags]   (every command takes --threads N and --json)
 
 commands:
   info        model file metadata and tensors
+  calib       self-generated calibration sets for pruning (selfgen, inspect)
   tokenize    text to token ids
   generate    generate text from a prompt
   perplexity  perplexity of a text file
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
     let rest = &argv[1..];
     let result = match cmd.to_str().unwrap_or("") {
         "info" => info::run(rest),
+        "calib" => calib::run(rest),
         "tokenize" => tokenize::run(rest),
         "generate" => generate::run(rest),
         "perplexity" => perplexity::run(rest),

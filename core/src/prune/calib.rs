@@ -486,6 +486,53 @@ impl SynthSet {
     }
 }
 
+/// Where `llmcore prune` takes its calibration windows from: `file:PATH` (windows of a text
+/// file), `random` (random tokens) or `selfgen:PATH` (a set made by `llmcore calib selfgen`).
+#[cfg(feature = "std")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CalibSource {
+    Text(std::path::PathBuf),
+    Random,
+    SelfGen(std::path::PathBuf),
+}
+
+#[cfg(feature = "std")]
+impl CalibSource {
+    /// Reads `file:PATH`, `random` or `selfgen:PATH`.
+    pub fn parse(spec: &str) -> Result<CalibSource> {
+        if spec == "random" {
+            return Ok(CalibSource::Random);
+        }
+        match spec.split_once(':') {
+            Some(("file", p)) if !p.is_empty() => Ok(CalibSource::Text(p.into())),
+            Some(("selfgen", p)) if !p.is_empty() => Ok(CalibSource::SelfGen(p.into())),
+            _ => Err(Error::invalid(format!(
+                "calibration source '{spec}': expected file:PATH, random or selfgen:PATH"
+            ))),
+        }
+    }
+
+    /// `n` windows of `len` tokens for `model`, drawn with `seed`.
+    pub fn windows(&self, model: &Model, n: usize, len: usize, seed: u64) -> Result<CalibSet> {
+        let tok = model.tokenizer();
+        match self {
+            CalibSource::Random => random_tokens(tok, n, len, seed),
+            CalibSource::Text(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                from_text(tok, &text, &path.display().to_string(), n, len, seed)
+            }
+            CalibSource::SelfGen(path) => {
+                let set = SynthSet::load(path)?;
+                set.check_vocab(tok)?;
+                set.windows(tok, n, len, seed)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,6 +596,27 @@ mod tests {
             e.to_string().contains("text 1: a token is not a u32"),
             "{e}"
         );
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn sources_parse_or_say_what_they_expect() {
+        assert_eq!(CalibSource::parse("random").unwrap(), CalibSource::Random);
+        assert_eq!(
+            CalibSource::parse("file:a:b.txt").unwrap(),
+            CalibSource::Text("a:b.txt".into())
+        );
+        assert_eq!(
+            CalibSource::parse("selfgen:s.json").unwrap(),
+            CalibSource::SelfGen("s.json".into())
+        );
+        for bad in ["file:", "c4", "selfgen"] {
+            let e = CalibSource::parse(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("expected file:PATH, random or selfgen:PATH"),
+                "{e}"
+            );
+        }
     }
 
     #[test]
