@@ -196,6 +196,53 @@ typedef uint32_t llmc_log_level;
 typedef void (*llmc_log_callback)(llmc_log_level level, const char *message, void *user_data);
 
 /**
+ * How to synthesize a calibration set. Start from `llmc_selfgen_default_params()`.
+ */
+typedef struct llmc_selfgen_params {
+    /**
+     * `sizeof(llmc_selfgen_params)`.
+     */
+    size_t struct_size;
+    /**
+     * Texts to generate, each from a different seed paragraph (default 500).
+     */
+    size_t texts;
+    /**
+     * Tokens of each seed paragraph the model continues (default 2).
+     */
+    size_t seed_tokens;
+    /**
+     * New tokens per text at most (default 512).
+     */
+    size_t max_new;
+    /**
+     * Sampling: temperature (0.6), top-k (50), top-p (0.95), repetition penalty over the
+     * whole text (1.2), seed (0; text i samples with seed + i).
+     */
+    float temperature;
+    size_t top_k;
+    float top_p;
+    float repeat_penalty;
+    uint64_t seed;
+    /**
+     * Fraction of texts dropped, highest perplexity first, in [0, 1) (default 0.2).
+     */
+    double drop;
+} llmc_selfgen_params;
+
+/**
+ * Receives progress of long work (`done` of `total` units, e.g. perplexity windows) and the
+ * `user_data` given with it. Return true to go on, false to cancel (`LLMC_ERR_CANCELLED`).
+ * Runs on the calling thread; must not unwind through the library.
+ */
+typedef bool (*llmc_progress_callback)(size_t done, size_t total, void *user_data);
+
+/**
+ * A token id (an index into the model's vocabulary).
+ */
+typedef uint32_t llmc_token;
+
+/**
  * How to generate. Start from `llmc_generate_default_params()`.
  */
 typedef struct llmc_generate_params {
@@ -235,11 +282,6 @@ typedef struct llmc_generate_params {
     const char *const *stop;
     size_t n_stop;
 } llmc_generate_params;
-
-/**
- * A token id (an index into the model's vocabulary).
- */
-typedef uint32_t llmc_token;
 
 /**
  * Receives each new piece of generated text as soon as it is complete UTF-8 and clear of
@@ -315,13 +357,6 @@ typedef struct llmc_perplexity_params {
      */
     llmc_numerics numerics;
 } llmc_perplexity_params;
-
-/**
- * Receives progress of long work (`done` of `total` units, e.g. perplexity windows) and the
- * `user_data` given with it. Return true to go on, false to cancel (`LLMC_ERR_CANCELLED`).
- * Runs on the calling thread; must not unwind through the library.
- */
-typedef bool (*llmc_progress_callback)(size_t done, size_t total, void *user_data);
 
 /**
  * Perplexity of a token sequence. Set `struct_size = sizeof(llmc_perplexity_result)`.
@@ -628,6 +663,31 @@ size_t llmc_last_error_message(char *buf, size_t len);
  * `LLMC_ERR_INVALID_ARGUMENT` for a level above `LLMC_LOG_ERROR`.
  */
 llmc_status llmc_log_set(llmc_log_callback callback, void *user_data, llmc_log_level min_level);
+
+/**
+ * The paper's settings: 500 texts of up to 512 new tokens from 2-token seeds, temperature
+ * 0.6, top-p 0.95, top-k 50, repetition penalty 1.2, the worst 20% dropped.
+ */
+struct llmc_selfgen_params llmc_selfgen_default_params(void);
+
+/**
+ * Generates a self-made calibration set with `model` from the blank-line separated
+ * paragraphs of `seeds_text` (`seeds_len` bytes of UTF-8) and writes it to `out_path` (a
+ * JSON file; written under a temporary name and renamed, so a failure or a cancellation
+ * leaves no file; an existing file is replaced). `params` may be NULL for the defaults;
+ * `progress` (may be NULL) is called after each text, and returning false cancels
+ * (`LLMC_ERR_CANCELLED`). Safe to call from several threads on one model.
+ */
+llmc_status llmc_calib_selfgen(const struct llmc_model *model, const char *seeds_text, size_t seeds_len, const struct llmc_selfgen_params *params, const char *out_path, llmc_progress_callback progress, void *user_data);
+
+/**
+ * Draws `n` calibration windows of `len` tokens for `model` from `source`: "file:PATH" (a
+ * UTF-8 text file), "random" (random non-control tokens) or "selfgen:PATH" (a set written by
+ * `llmc_calib_selfgen`), with `seed`. The `n * len` token ids go row-major into `tokens`
+ * (`capacity` ids; NULL with capacity 0 asks only for the count) and the count into
+ * `*n_tokens`; nothing is written on failure (`LLMC_ERR_BUFFER_TOO_SMALL` when it is short).
+ */
+llmc_status llmc_calib_windows(const struct llmc_model *model, const char *source, size_t n, size_t len, uint64_t seed, llmc_token *tokens, size_t capacity, size_t *n_tokens);
 
 /**
  * Defaults: 128 tokens, greedy, no stop strings.

@@ -11,6 +11,7 @@
 #![allow(clippy::missing_safety_doc)] // each export's safety contract is in the header
 
 pub mod boundary;
+pub mod calib;
 pub mod generate;
 pub mod model;
 pub mod schedule;
