@@ -25,7 +25,7 @@ use std::path::Path;
 pub enum WeightType {
     /// Each matrix in its current encoding (the file's, or the owned matrix's).
     Keep,
-    /// Every linear weight encoded as this type (F32, F16, Q8_0 or Q4_1).
+    /// Every linear weight encoded as this type (F32, F16, Q8_0, Q4_0 or Q4_1; pruned zeros stay exact in all but Q4_1).
     As(GgmlType),
 }
 
@@ -44,6 +44,7 @@ fn file_type(ty: GgmlType) -> Option<u32> {
     Some(match ty {
         GgmlType::F32 => 0,
         GgmlType::F16 => 1,
+        GgmlType::Q4_0 => 2,
         GgmlType::Q4_1 => 3,
         GgmlType::Q8_0 => 7,
         _ => return None,

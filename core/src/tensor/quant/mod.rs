@@ -281,7 +281,7 @@ pub fn vec_dot_type(weight: GgmlType) -> GgmlType {
 }
 
 /// Encodes one row of f32 values as `ty`: the activation types (Q8_0, Q8_1, Q8_K, or F32 = a
-/// plain little-endian copy) and the weight types models are saved in (F16, Q8_0, Q4_1);
+/// plain little-endian copy) and the weight types models are saved in (F16, Q8_0, Q4_0, Q4_1);
 /// `dst.len()` must be `ty.bytes_for(src.len())`.
 pub fn quantize_row(act_ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<()> {
     let need = row_bytes(act_ty, src.len(), "quantize_row")?;
@@ -296,6 +296,7 @@ pub fn quantize_row(act_ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<()>
     match act_ty {
         GgmlType::F32 => float::f32_to_bytes(src, dst),
         GgmlType::F16 => float::f32_to_f16_bytes(src, dst),
+        GgmlType::Q4_0 => q4_0::quantize(src, dst),
         GgmlType::Q4_1 => q4_1::quantize(src, dst),
         GgmlType::Q8_0 => q8_0::quantize(src, dst),
         GgmlType::Q8_1 => q8_1::quantize(src, dst),

@@ -2,12 +2,32 @@
 //! `qs[j]`, element `j + 16` its high nibble, and `x = (nib - 8) * d`.
 //! Paired with [`super::q8_0`] activations.
 
-use super::{f16_at, q8_0, sum_blocks};
+use super::{f16_at, put_f16, q8_0, sum_blocks};
 
 /// Elements per block.
 pub const QK: usize = 32;
 /// Bytes per block.
 pub const BLOCK_BYTES: usize = 18;
+
+/// Quantizes whole blocks of weights as ggml's `quantize_row_q4_0_ref` does: `d = v / -8`
+/// with `v` the block's value of largest magnitude (the first of equals), stored as f16;
+/// `nib = min(15, trunc(x / d + 8.5))` with `1 / d` from the unrounded `d` (0 for an all-zero
+/// block). The code is symmetric, so a pruned (zero) weight decodes to exactly zero.
+pub fn quantize(src: &[f32], dst: &mut [u8]) {
+    for (x, b) in src.chunks_exact(QK).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+        let v = x
+            .iter()
+            .copied()
+            .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
+        let d = v / -8.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        put_f16(b, 0, d);
+        let nib = |v: f32| ((v * id + 8.5) as i8).min(15) as u8;
+        for j in 0..QK / 2 {
+            b[2 + j] = nib(x[j]) | (nib(x[j + QK / 2]) << 4);
+        }
+    }
+}
 
 /// Dequantizes whole blocks: `x[j] = (nib[j] - 8) * d`.
 pub fn dequantize(src: &[u8], dst: &mut [f32]) {

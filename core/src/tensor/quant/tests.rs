@@ -679,7 +679,7 @@ fn real_rows_match_gguf_py() {
     }
 }
 
-/// The weight encodings (F16, Q8_0, Q4_1) against the `gguf` Python package's numpy quantizers
+/// The weight encodings (F16, Q8_0, Q4_0, Q4_1) against the `gguf` Python package's numpy quantizers
 /// (scripts/weight_quant_fixtures.py): pruned rows, a constant block, an all-zero block.
 #[test]
 fn weight_encodings_match_gguf_py() {
@@ -691,7 +691,12 @@ fn weight_encodings_match_gguf_py() {
         .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
         .collect();
     let mut at = 8 + rows * cols * 4;
-    for ty in [GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_1] {
+    for ty in [
+        GgmlType::F16,
+        GgmlType::Q8_0,
+        GgmlType::Q4_0,
+        GgmlType::Q4_1,
+    ] {
         let rb = ty.bytes_for(cols as u64).unwrap() as usize;
         let want = &data[at..at + rows * rb];
         at += rows * rb;
@@ -706,7 +711,7 @@ fn weight_encodings_match_gguf_py() {
             "{}: {differ} bytes differ from gguf-py",
             ty.name()
         );
-        // Pruned weights stay exactly zero in F16 and Q8_0.
+        // Pruned weights stay exactly zero in the symmetric codes (all but Q4_1).
         if ty != GgmlType::Q4_1 {
             let mut back = vec![0.0f32; cols];
             dequantize_row(ty, &got[2 * rb..3 * rb], &mut back).unwrap();
