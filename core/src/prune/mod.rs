@@ -6,5 +6,7 @@
 
 pub mod calib;
 pub mod pattern;
+#[cfg(feature = "std")]
+pub mod shard;
 
 pub use pattern::{mask_per_matrix, mask_per_row, Mask, Pattern};
