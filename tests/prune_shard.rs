@@ -4,6 +4,7 @@
 mod common;
 
 use common::{asset, SMOLLM2};
+use llmcore::io::Value;
 use llmcore::model::{Linear, Matrix, Model, OwnedWeight};
 use llmcore::prune::shard::{merge_shards, save_shard};
 
@@ -20,16 +21,24 @@ fn shards_merge_back_exactly_and_bad_sets_are_named() {
         Matrix::Owned(OwnedWeight::from_f32(rows, cols, &w).unwrap()),
     )
     .unwrap();
-    let a = save_shard(&m, 0..5, "run A", &dir, false).unwrap();
-    let b = save_shard(&m, 5..30, "run A", &dir, false).unwrap();
-    let other = save_shard(&m, 5..30, "run B", &dir.join("b"), false).unwrap();
-    // Writing a shard again needs overwrite.
-    assert!(save_shard(&m, 0..5, "run A", &dir, false).is_err());
+    let run = |s: &str| {
+        vec![(
+            "llmcore.prune.settings".to_string(),
+            Value::String(s.into()),
+        )]
+    };
+    let a = save_shard(&m, 0..5, &run("A"), &dir, false).unwrap();
+    let b = save_shard(&m, 5..30, &run("A"), &dir, false).unwrap();
+    let other = save_shard(&m, 5..30, &run("B"), &dir.join("b"), false).unwrap();
+    // Writing a shard again needs overwrite; run keys must be llmcore.prune.*.
+    assert!(save_shard(&m, 0..5, &run("A"), &dir, false).is_err());
+    let stray = vec![("general.name".to_string(), Value::String("x".into()))];
+    assert!(save_shard(&m, 0..5, &stray, &dir, true).is_err());
 
     let mut fresh = Model::open(asset(SMOLLM2)).unwrap();
     assert_eq!(
         merge_shards(&mut fresh, &[b.clone(), a.clone()]).unwrap(),
-        "run A"
+        run("A")
     );
     for l in 0..30 {
         for op in Linear::ALL {

@@ -8,9 +8,10 @@
 //! with it.
 //!
 //! A shard is a GGUF file with the range's seven linear weights per layer in f32, under their
-//! model names (`blk.N.attn_q.weight`, ...), and three keys: `llmcore.shard.settings` (the
-//! run's settings, which every shard of a merge must share), `llmcore.shard.layers` (first and
-//! end layer) and `llmcore.shard.n_layer` (the model's layer count).
+//! model names (`blk.N.attn_q.weight`, ...), the run's keys (the `llmcore.prune.*` keys the
+//! pruned model will carry; every shard of a merge must have the same ones), and
+//! `llmcore.shard.layers` (first and end layer) and `llmcore.shard.n_layer` (the model's layer
+//! count).
 
 use crate::io::gguf::{TensorDecl, Value};
 use crate::io::{GgufFile, GgufWriter};
@@ -24,7 +25,8 @@ use alloc::vec::Vec;
 use core::ops::Range;
 use std::path::{Path, PathBuf};
 
-const SETTINGS: &str = "llmcore.shard.settings";
+/// Keys of a run (copied to the merged model) start with this.
+pub const RUN_KEYS: &str = "llmcore.prune.";
 const LAYERS: &str = "llmcore.shard.layers";
 const N_LAYER: &str = "llmcore.shard.n_layer";
 
@@ -34,21 +36,26 @@ pub fn shard_name(layers: &Range<usize>) -> String {
 }
 
 /// Writes the linear weights of `layers` of `model` to `dir`/[`shard_name`] with the run's
-/// `settings`; returns the path.
+/// keys (each named `llmcore.prune.*`); returns the path.
 pub fn save_shard(
     model: &Model,
     layers: Range<usize>,
-    settings: &str,
+    run: &[(String, Value)],
     dir: &Path,
     overwrite: bool,
 ) -> Result<PathBuf> {
+    if let Some((k, _)) = run.iter().find(|(k, _)| !k.starts_with(RUN_KEYS)) {
+        return Err(Error::invalid(format!(
+            "run key '{k}' does not start with {RUN_KEYS}"
+        )));
+    }
     std::fs::create_dir_all(dir).map_err(|e| Error::Io {
         path: dir.display().to_string(),
         message: e.to_string(),
     })?;
     let path = dir.join(shard_name(&layers));
-    let metadata = vec![
-        (SETTINGS.to_string(), Value::String(settings.into())),
+    let mut metadata = run.to_vec();
+    metadata.extend([
         (
             LAYERS.to_string(),
             Value::Array(vec![
@@ -57,7 +64,7 @@ pub fn save_shard(
             ]),
         ),
         (N_LAYER.to_string(), Value::U32(model.config.n_layer as u32)),
-    ];
+    ]);
     let mut decls: Vec<TensorDecl> = Vec::new();
     for l in layers.clone() {
         for op in Linear::ALL {
@@ -84,26 +91,32 @@ pub fn save_shard(
 }
 
 /// Replaces `model`'s linear weights with those of the shards at `paths`, which must come from
-/// one run (equal settings) over this model's layer count and cover every layer exactly once.
-/// Returns the run's settings.
-pub fn merge_shards(model: &mut Model, paths: &[PathBuf]) -> Result<String> {
+/// one run (equal run keys) over this model's layer count and cover every layer exactly once.
+/// Returns the run's keys.
+pub fn merge_shards(model: &mut Model, paths: &[PathBuf]) -> Result<Vec<(String, Value)>> {
     let n_layer = model.config.n_layer;
     let mut owner: Vec<Option<usize>> = vec![None; n_layer];
-    let mut settings: Option<String> = None;
+    let mut keys: Option<Vec<(String, Value)>> = None;
     let bad = |p: &Path, why: String| Error::invalid(format!("shard {}: {why}", p.display()));
     let mut files = Vec::with_capacity(paths.len());
     for (i, p) in paths.iter().enumerate() {
         let f = GgufFile::open(p)?;
-        let s = f
-            .get_str(SETTINGS)
-            .map_err(|_| bad(p, format!("no {SETTINGS} key: not a shard")))?;
-        match &settings {
-            None => settings = Some(s.to_string()),
-            Some(first) if first != s => {
+        if f.get(LAYERS).is_none() {
+            return Err(bad(p, format!("no {LAYERS} key: not a shard")));
+        }
+        let run: Vec<(String, Value)> = f
+            .metadata
+            .iter()
+            .filter(|(k, _)| k.starts_with(RUN_KEYS))
+            .cloned()
+            .collect();
+        match &keys {
+            None => keys = Some(run),
+            Some(first) if *first != run => {
                 return Err(bad(
                     p,
                     format!(
-                        "made with other settings than {}:\n  {s}\nvs\n  {first}",
+                        "made with other settings than {}: {run:?} vs {first:?}",
                         paths[0].display()
                     ),
                 ))
@@ -160,5 +173,5 @@ pub fn merge_shards(model: &mut Model, paths: &[PathBuf]) -> Result<String> {
             }
         }
     }
-    Ok(settings.unwrap_or_default())
+    Ok(keys.unwrap_or_default())
 }
