@@ -20,6 +20,11 @@ impl Progress {
 
     /// Shows `done` of `total`; the final call ends the line.
     pub fn update(&mut self, done: usize, total: usize) {
+        self.update_with(done, total, "");
+    }
+
+    /// [`Progress::update`] followed by what is being done now (e.g. "layer 3 prune attn_q").
+    pub fn update_with(&mut self, done: usize, total: usize, now_doing: &str) {
         let now = Instant::now();
         let finished = done >= total;
         if !finished
@@ -41,7 +46,7 @@ impl Progress {
         let mut err = std::io::stderr().lock();
         let _ = write!(
             err,
-            "\r{} [{}{}] {done}/{total}  {secs:.1}s elapsed, {eta:.1}s left",
+            "\r{} [{}{}] {done}/{total}  {secs:.1}s elapsed, {eta:.1}s left  {now_doing}\x1b[K",
             self.label,
             "#".repeat(filled),
             " ".repeat(width - filled)

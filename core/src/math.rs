@@ -30,3 +30,8 @@ pub fn sin(x: f64) -> f64 {
 pub fn cos(x: f64) -> f64 {
     libm::cos(x)
 }
+/// Nearest integer, halves away from zero (C's `roundf`).
+#[inline]
+pub fn roundf(x: f32) -> f32 {
+    libm::roundf(x)
+}

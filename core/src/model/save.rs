@@ -10,7 +10,7 @@ use super::linear::Linear;
 use super::Model;
 use crate::io::gguf::{TensorDecl, Value};
 use crate::io::GgufWriter;
-use crate::tensor::quant::{dequantize_row, quantize_row};
+use crate::tensor::quant::{dequantize_row, encode_weight_row};
 use crate::tensor::GgmlType;
 use crate::{Error, Result};
 use alloc::borrow::Cow;
@@ -92,7 +92,7 @@ impl Model {
         let mut row = vec![0.0f32; view.cols];
         for (r, dst) in out.chunks_exact_mut(rb).enumerate() {
             dequantize_row(view.ty, view.row(r), &mut row)?;
-            quantize_row(target, &row, dst)?;
+            encode_weight_row(target, &row, dst)?;
         }
         Ok(Cow::Owned(out))
     }

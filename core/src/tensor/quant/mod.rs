@@ -280,9 +280,8 @@ pub fn vec_dot_type(weight: GgmlType) -> GgmlType {
     }
 }
 
-/// Encodes one row of f32 values as `ty`: the activation types (Q8_0, Q8_1, Q8_K, or F32 = a
-/// plain little-endian copy) and the weight types models are saved in (F16, Q8_0, Q4_0, Q4_1);
-/// `dst.len()` must be `ty.bytes_for(src.len())`.
+/// Quantize one activation row to `act_ty` (Q8_0, Q8_1, Q8_K, or F32 = plain little-endian
+/// copy); `dst.len()` must be `act_ty.bytes_for(src.len())`.
 pub fn quantize_row(act_ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<()> {
     let need = row_bytes(act_ty, src.len(), "quantize_row")?;
     if dst.len() != need {
@@ -295,15 +294,42 @@ pub fn quantize_row(act_ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<()>
     }
     match act_ty {
         GgmlType::F32 => float::f32_to_bytes(src, dst),
-        GgmlType::F16 => float::f32_to_f16_bytes(src, dst),
-        GgmlType::Q4_0 => q4_0::quantize(src, dst),
-        GgmlType::Q4_1 => q4_1::quantize(src, dst),
         GgmlType::Q8_0 => q8_0::quantize(src, dst),
         GgmlType::Q8_1 => q8_1::quantize(src, dst),
         GgmlType::Q8K => q8_k::quantize(src, dst),
         other => {
             return Err(Error::Unsupported(format!(
-                "encoding rows as {}",
+                "quantizing activations to {}",
+                other.name()
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// Encodes one row of weights as `ty`, as a saved model stores it: F32, F16 (round to nearest
+/// even), or ggml's reference quantizers for Q8_0, Q4_0 and Q4_1 (those of `llama-quantize`);
+/// `dst.len()` must be `ty.bytes_for(src.len())`. Pruned zeros stay exactly zero in all but
+/// Q4_1, whose zero decodes to the block's `nib * d + min`.
+pub fn encode_weight_row(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<()> {
+    let need = row_bytes(ty, src.len(), "encode_weight_row")?;
+    if dst.len() != need {
+        return Err(Error::invalid(format!(
+            "encode_weight_row: {} {} elements need {need} bytes, got {}",
+            src.len(),
+            ty.name(),
+            dst.len()
+        )));
+    }
+    match ty {
+        GgmlType::F32 => float::f32_to_bytes(src, dst),
+        GgmlType::F16 => float::f32_to_f16_bytes(src, dst),
+        GgmlType::Q8_0 => q8_0::quantize_weights(src, dst),
+        GgmlType::Q4_0 => q4_0::quantize(src, dst),
+        GgmlType::Q4_1 => q4_1::quantize(src, dst),
+        other => {
+            return Err(Error::Unsupported(format!(
+                "encoding weights as {}",
                 other.name()
             )))
         }

@@ -3,6 +3,7 @@
 //! Q8_0 weights.
 
 use super::{abs_max, f16_at, nearest_int, put_f16, sum_blocks};
+use crate::math::roundf;
 
 /// Elements per block.
 pub const QK: usize = 32;
@@ -18,6 +19,21 @@ pub fn quantize(src: &[f32], dst: &mut [u8]) {
         put_f16(b, 0, amax / 127.0);
         for (q, &v) in b[2..].iter_mut().zip(x) {
             *q = nearest_int(v * id) as i8 as u8;
+        }
+    }
+}
+
+/// Quantizes whole blocks of weights as ggml's reference `quantize_row_q8_0_ref` does (the
+/// quantizer of `llama-quantize` and gguf-py): `d = amax / 127`, `q = round(x * (1 / d))` with
+/// halves rounded away from zero. It differs from [`quantize`] (the activation quantizer) only
+/// on ties.
+pub fn quantize_weights(src: &[f32], dst: &mut [u8]) {
+    for (x, b) in src.chunks_exact(QK).zip(dst.chunks_exact_mut(BLOCK_BYTES)) {
+        let d = abs_max(x) / 127.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        put_f16(b, 0, d);
+        for (q, &v) in b[2..].iter_mut().zip(x) {
+            *q = roundf(v * id) as i8 as u8;
         }
     }
 }

@@ -702,7 +702,7 @@ fn weight_encodings_match_gguf_py() {
         at += rows * rb;
         let mut got = vec![0u8; rows * rb];
         for (src, dst) in x.chunks_exact(cols).zip(got.chunks_exact_mut(rb)) {
-            quantize_row(ty, src, dst).unwrap();
+            encode_weight_row(ty, src, dst).unwrap();
         }
         let differ = got.iter().zip(want).filter(|(a, b)| a != b).count();
         assert_eq!(
