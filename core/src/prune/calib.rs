@@ -22,7 +22,9 @@ use crate::model::{Model, Numerics, Session};
 use crate::tokenizer::Tokenizer;
 use crate::{Error, Result};
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
+#[cfg(feature = "std")]
+use alloc::string::ToString;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;

@@ -5,8 +5,11 @@
 //! weights from statistics of each linear operator's inputs.
 
 pub mod calib;
+pub mod magnitude;
 pub mod pattern;
 #[cfg(feature = "std")]
 pub mod shard;
+pub mod stats;
+pub mod wanda;
 
 pub use pattern::{mask_per_matrix, mask_per_row, Mask, Pattern};
