@@ -8,6 +8,7 @@ mod kv;
 mod output;
 mod perplexity;
 mod progress;
+mod prune;
 mod schedule;
 mod tokenize;
 
@@ -37,6 +38,7 @@ commands:
   tokenize    text to token ids
   generate    generate text from a prompt
   perplexity  perplexity of a text file
+  prune       prune a model with a calibration set (magnitude, Wanda); prune merge: assemble shards
   schedule    recomputation schedule for pipeline-parallel training (Lynx)
 ";
 
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         "tokenize" => tokenize::run(rest),
         "generate" => generate::run(rest),
         "perplexity" => perplexity::run(rest),
+        "prune" => prune::run(rest),
         "schedule" => schedule::run(rest),
         "help" | "--help" | "-h" => output::write_stdout(COMMANDS),
         _ => Err(Failure::Usage(format!(

@@ -88,6 +88,16 @@ impl LinearInput {
         LinearInput::Down,
     ];
 
+    /// "attn_q/k/v input", "attn_output input", "ffn_gate/up input", "ffn_down input".
+    pub fn name(self) -> &'static str {
+        match self {
+            LinearInput::Attn => "attn_q/k/v input",
+            LinearInput::AttnOut => "attn_output input",
+            LinearInput::Mlp => "ffn_gate/up input",
+            LinearInput::Down => "ffn_down input",
+        }
+    }
+
     /// The operators that read this input.
     pub fn ops(self) -> &'static [Linear] {
         match self {

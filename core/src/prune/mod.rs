@@ -6,7 +6,9 @@
 
 pub mod calib;
 pub mod magnitude;
+pub mod method;
 pub mod pattern;
+pub mod pipeline;
 #[cfg(feature = "std")]
 pub mod shard;
 pub mod stats;

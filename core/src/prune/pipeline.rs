@@ -1,0 +1,423 @@
+//! The layer-by-layer pruning pipeline (ALGORITHMS.md section 2, "common pipeline").
+//!
+//! The calibration windows are embedded once; then each decoder layer in turn
+//! - observes its linear operators' inputs over every window ([`Model::layer_forward`] with an
+//!   [`Observer`] accumulating the statistics the method needs),
+//! - has its seven matrices pruned and replaced by owned f32 ones ([`Model::set_linear`]),
+//! - and passes its outputs on as the next layer's inputs.
+//!
+//! Two modes decide what those outputs are:
+//! - [`Mode::Sequential`] (Wanda's and SparseGPT's code): the pruned layer is re-run, so each
+//!   layer sees the inputs the pruned model will give it;
+//! - [`Mode::DenseInput`] (FISTAPruner's default): every layer sees the dense model's inputs, so
+//!   layers are independent and a range of them can be pruned anywhere (shards), with the
+//!   result bit-identical to a whole-model run. FISTA's intra-layer correction still makes each
+//!   operator see X* (its input after the earlier operators of the same layer were pruned,
+//!   order Q,K,V -> O -> gate/up -> down) next to the dense X.
+//!
+//! Everything runs on the exact numeric path (f32 activations) with an f32 KV cache; memory is
+//! the windows' residual rows (N x L x d_model floats), one statistic per operator input, and
+//! one window's activations at a time.
+
+use super::method::Method;
+use super::pattern::Pattern;
+use super::stats::InputStats;
+use crate::model::{
+    KvCache, KvType, Linear, LinearInput, Mask, Matrix, Model, Numerics, Observer, OwnedWeight,
+};
+use crate::{Error, Result};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ops::Range;
+
+/// What each layer's inputs are (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Sequential,
+    DenseInput,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Sequential => "sequential",
+            Mode::DenseInput => "dense-input",
+        }
+    }
+}
+
+/// A pruning run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PruneSpec {
+    pub method: Method,
+    pub pattern: Pattern,
+    pub mode: Mode,
+    /// The decoder layers to prune (all of them for a whole-model run).
+    pub layers: Range<usize>,
+}
+
+impl PruneSpec {
+    /// `method` at `pattern` over every layer of `model`, in the method's default mode.
+    pub fn new(method: Method, pattern: Pattern, model: &Model) -> PruneSpec {
+        PruneSpec {
+            mode: method.default_mode(),
+            method,
+            pattern,
+            layers: 0..model.config.n_layer,
+        }
+    }
+}
+
+/// Where a run is, for a progress bar: `done` of `total` work units (one unit is one window
+/// through one layer, or one matrix pruned), now at `layer` doing `stage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub layer: usize,
+    pub stage: Stage,
+    pub done: usize,
+    pub total: usize,
+}
+
+/// What a run is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Running the dense layers before the range, to get the range's inputs.
+    Inputs,
+    /// Observing the inputs of the layer's operators (`None`: all of them).
+    Statistics(Option<LinearInput>),
+    /// Pruning this operator.
+    Prune(Linear),
+    /// Running the pruned (or dense) layer to make the next layer's inputs.
+    Propagate,
+}
+
+impl Stage {
+    /// "statistics of attn_q/k/v input", "prune ffn_down", ...
+    pub fn describe(self) -> String {
+        match self {
+            Stage::Inputs => "dense inputs".into(),
+            Stage::Statistics(None) => "statistics".into(),
+            Stage::Statistics(Some(i)) => format!("statistics {}", i.name()),
+            Stage::Prune(op) => format!("prune {}", op.gguf_name()),
+            Stage::Propagate => "propagate".into(),
+        }
+    }
+}
+
+/// One pruned matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatrixReport {
+    pub layer: usize,
+    pub op: Linear,
+    pub rows: usize,
+    pub cols: usize,
+    /// Weights exactly zero after pruning.
+    pub zeros: usize,
+    /// The sparsity this matrix was pruned to (the layer's OWL ratio, or the pattern's).
+    pub target: f64,
+    /// Method-specific numbers (FISTA: the lambda found and the sparsity before projection).
+    pub notes: Vec<(&'static str, f64)>,
+}
+
+impl MatrixReport {
+    /// zeros / (rows * cols).
+    pub fn sparsity(&self) -> f64 {
+        self.zeros as f64 / (self.rows * self.cols) as f64
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PruneReport {
+    pub matrices: Vec<MatrixReport>,
+    /// Calibration tokens per layer pass (windows x length).
+    pub calibration_tokens: usize,
+}
+
+impl PruneReport {
+    /// Zeros over weights of every pruned matrix.
+    pub fn sparsity(&self) -> f64 {
+        let zeros: usize = self.matrices.iter().map(|m| m.zeros).sum();
+        let all: usize = self.matrices.iter().map(|m| m.rows * m.cols).sum();
+        zeros as f64 / all.max(1) as f64
+    }
+}
+
+/// Checks a spec and calibration set against a model before any work: the layer range, the
+/// pattern against every operator's width, the OWL settings, and windows that are non-empty,
+/// of one length, within the model's context and made of its token ids.
+pub fn validate(model: &Model, calib: &[Vec<u32>], spec: &PruneSpec) -> Result<()> {
+    let cfg = &model.config;
+    let r = &spec.layers;
+    if r.start >= r.end || r.end > cfg.n_layer {
+        return Err(Error::invalid(format!(
+            "layer range {}..{} is not a non-empty part of the model's 0..{}",
+            r.start, r.end, cfg.n_layer
+        )));
+    }
+    for op in Linear::ALL {
+        let (_, cols) = cfg.linear_shape(op);
+        spec.pattern
+            .validate_for(&format!("{} ({cols} columns)", op.gguf_name()), cols)?;
+    }
+    spec.method.validate(spec.mode)?;
+    if spec.method.statistic().is_none() {
+        return Ok(());
+    }
+    let len = calib.first().map(Vec::len).unwrap_or(0);
+    if calib.is_empty() || len == 0 {
+        return Err(Error::invalid(format!(
+            "{} needs calibration windows; got none",
+            spec.method.name()
+        )));
+    }
+    if let Some((i, w)) = calib.iter().enumerate().find(|(_, w)| w.len() != len) {
+        return Err(Error::invalid(format!(
+            "calibration window {i} has {} tokens, window 0 has {len}",
+            w.len()
+        )));
+    }
+    if len > cfg.context_length {
+        return Err(Error::invalid(format!(
+            "calibration windows of {len} tokens exceed the model's context of {}",
+            cfg.context_length
+        )));
+    }
+    for (i, w) in calib.iter().enumerate() {
+        if let Some(&id) = w.iter().find(|&&t| t as usize >= cfg.vocab_size) {
+            return Err(Error::invalid(format!(
+                "calibration window {i}: token {id} is outside the vocabulary of {}",
+                cfg.vocab_size
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Prunes `spec.layers` of `model` in place with the calibration windows `calib`, reporting
+/// through `progress` (returning `false` cancels with [`Error::Cancelled`]; the model is then
+/// partly pruned and should be dropped).
+pub fn prune(
+    model: &mut Model,
+    calib: &[Vec<u32>],
+    spec: &PruneSpec,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+) -> Result<PruneReport> {
+    validate(model, calib, spec)?;
+    let sparsities = vec![spec.pattern; model.config.n_layer];
+    let mut run = Run::new(model, calib, spec, progress)?;
+    run.advance_inputs(spec.layers.start)?;
+    let mut matrices = Vec::new();
+    for l in spec.layers.clone() {
+        matrices.extend(run.prune_layer(l, sparsities[l])?);
+    }
+    Ok(PruneReport {
+        matrices,
+        calibration_tokens: calib.iter().map(Vec::len).sum(),
+    })
+}
+
+/// Accumulates the Gram statistic of each of a layer's four inputs.
+struct GramObserver {
+    stats: Vec<InputStats>,
+    /// Only this input, when set.
+    only: Option<LinearInput>,
+}
+
+impl Observer for GramObserver {
+    fn observe(&mut self, _layer: usize, input: LinearInput, x: &[f32], n: usize) {
+        if self.only.is_none_or(|o| o == input) {
+            self.stats[input as usize].add(x, n);
+        }
+    }
+}
+
+/// The state of one pruning run: the residual rows of every window at the current layer.
+struct Run<'a> {
+    model: &'a mut Model,
+    spec: &'a PruneSpec,
+    positions: Vec<u32>,
+    cache: KvCache,
+    xs: Vec<Vec<f32>>,
+    progress: &'a mut dyn FnMut(&Progress) -> bool,
+    done: usize,
+    total: usize,
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        model: &'a mut Model,
+        calib: &[Vec<u32>],
+        spec: &'a PruneSpec,
+        progress: &'a mut dyn FnMut(&Progress) -> bool,
+    ) -> Result<Self> {
+        let cfg = &model.config;
+        let len = calib.first().map(Vec::len).unwrap_or(0);
+        let xs = match spec.method.statistic() {
+            Some(_) => calib
+                .iter()
+                .map(|w| model.embed(w))
+                .collect::<Result<_>>()?,
+            None => Vec::new(),
+        };
+        let windows = xs.len();
+        let layers = spec.layers.len();
+        let passes_per_layer = match (spec.method.statistic(), spec.mode) {
+            (None, _) => 0,
+            (Some(_), Mode::Sequential) => 2,
+            // The dense pass, then for O, gate/up and down a dense and a pruned pass each.
+            (Some(_), Mode::DenseInput) => 1,
+        };
+        let owl_passes = 0;
+        let total = windows * (spec.layers.start + owl_passes + passes_per_layer * layers)
+            + Linear::ALL.len() * layers;
+        Ok(Run {
+            positions: (0..len as u32).collect(),
+            cache: KvCache::new(cfg.n_layer, cfg.kv_dim(), len.max(1), KvType::F32),
+            model,
+            spec,
+            xs,
+            progress,
+            done: 0,
+            total,
+        })
+    }
+
+    /// Counts one unit of work done and asks whether to go on.
+    fn tick(&mut self, layer: usize, stage: Stage) -> Result<()> {
+        self.done += 1;
+        let p = Progress {
+            layer,
+            stage,
+            done: self.done,
+            total: self.total,
+        };
+        if (self.progress)(&p) {
+            Ok(())
+        } else {
+            Err(Error::Cancelled)
+        }
+    }
+
+    /// Runs layer `l` on window `w`'s rows `x` (the cache slots are reused, never committed).
+    fn layer(
+        &mut self,
+        l: usize,
+        x: &mut [f32],
+        observer: Option<&mut dyn Observer>,
+    ) -> Result<()> {
+        self.model.layer_forward(
+            l,
+            x,
+            &self.positions,
+            Mask::Causal,
+            &mut self.cache,
+            Numerics::Exact,
+            observer,
+        )
+    }
+
+    /// Runs the dense layers `0..end` over every window.
+    fn advance_inputs(&mut self, end: usize) -> Result<()> {
+        for l in 0..end {
+            for w in 0..self.xs.len() {
+                let mut x = core::mem::take(&mut self.xs[w]);
+                self.layer(l, &mut x, None)?;
+                self.xs[w] = x;
+                self.tick(l, Stage::Inputs)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn gram_observer(&self, only: Option<LinearInput>) -> GramObserver {
+        let cfg = &self.model.config;
+        let stats = LinearInput::ALL
+            .iter()
+            .map(|i| InputStats::new(cfg.linear_shape(i.ops()[0]).1))
+            .collect();
+        GramObserver { stats, only }
+    }
+
+    /// Prunes layer `l` to `pattern` and moves the windows' rows to its output.
+    fn prune_layer(&mut self, l: usize, pattern: Pattern) -> Result<Vec<MatrixReport>> {
+        match (self.spec.method.statistic(), self.spec.mode) {
+            (None, _) => self.prune_ops(l, &Linear::ALL, pattern, None),
+            (Some(_), mode) => {
+                let mut obs = self.gram_observer(None);
+                let mut outputs = Vec::new();
+                for w in 0..self.xs.len() {
+                    let mut x = self.xs[w].clone();
+                    self.layer(l, &mut x, Some(&mut obs))?;
+                    if mode == Mode::DenseInput {
+                        outputs.push(x);
+                    }
+                    self.tick(l, Stage::Statistics(None))?;
+                }
+                let stats = obs.stats;
+                let reports = self.prune_ops(l, &Linear::ALL, pattern, Some(&stats))?;
+                match mode {
+                    Mode::DenseInput => self.xs = outputs,
+                    Mode::Sequential => {
+                        for w in 0..self.xs.len() {
+                            let mut x = core::mem::take(&mut self.xs[w]);
+                            self.layer(l, &mut x, None)?;
+                            self.xs[w] = x;
+                            self.tick(l, Stage::Propagate)?;
+                        }
+                    }
+                }
+                Ok(reports)
+            }
+        }
+    }
+
+    /// Prunes `ops` of layer `l` with the Gram statistic `stats(op)`, replacing each matrix.
+    fn prune_ops(
+        &mut self,
+        l: usize,
+        ops: &[Linear],
+        pattern: Pattern,
+        stats: Option<&[InputStats]>,
+    ) -> Result<Vec<MatrixReport>> {
+        let mut reports = Vec::with_capacity(ops.len());
+        for &op in ops {
+            let (rows, cols) = self.model.config.linear_shape(op);
+            let mut w = self.model.linear_f32(l, op)?;
+            let st = stats.map(|s| &s[op.input() as usize]);
+            let notes = self
+                .spec
+                .method
+                .prune_gram(&mut w, rows, cols, st, pattern)?;
+            reports.push(self.replace(l, op, &w, pattern, notes)?);
+            self.tick(l, Stage::Prune(op))?;
+        }
+        Ok(reports)
+    }
+
+    /// Sets layer `l`'s operator `op` to the pruned `w` and reports it.
+    fn replace(
+        &mut self,
+        l: usize,
+        op: Linear,
+        w: &[f32],
+        pattern: Pattern,
+        notes: Vec<(&'static str, f64)>,
+    ) -> Result<MatrixReport> {
+        let (rows, cols) = self.model.config.linear_shape(op);
+        let zeros = w.iter().filter(|&&v| v == 0.0).count();
+        self.model
+            .set_linear(l, op, Matrix::Owned(OwnedWeight::from_f32(rows, cols, w)?))?;
+        Ok(MatrixReport {
+            layer: l,
+            op,
+            rows,
+            cols,
+            zeros,
+            target: pattern.sparsity(),
+            notes,
+        })
+    }
+}
