@@ -7,12 +7,15 @@ mod common;
 
 use common::{asset, fixture, SMOLLM2};
 use llmcore::io::Value;
-use llmcore::model::{Linear, Model};
+use llmcore::model::perplexity::{perplexity, PerplexityParams, ScoreMode};
+use llmcore::model::{KvType, Linear, Model, Numerics};
 use llmcore::prune::calib;
 use llmcore::prune::method::Method;
 use llmcore::prune::pipeline::{prune, validate, Mode, PruneSpec};
 use llmcore::prune::shard::{merge_shards, save_shard};
+use llmcore::prune::sparsegpt::SparseGptParams;
 use llmcore::prune::Pattern;
+use std::sync::Arc;
 
 fn windows(m: &Model, n: usize, len: usize) -> Vec<Vec<u32>> {
     let text = std::fs::read_to_string(fixture("persuasion_excerpt.txt")).unwrap();
@@ -71,6 +74,65 @@ fn wanda_prunes_every_matrix_exactly() {
             report.sparsity()
         );
     }
+}
+
+/// Mean NLL of the calibration windows themselves under `m`.
+fn calib_nll(m: Model, calib: &[Vec<u32>]) -> f64 {
+    let tokens: Vec<u32> = calib.concat();
+    let params = PerplexityParams {
+        ctx: calib[0].len(),
+        max_windows: 0,
+        score: ScoreMode::All,
+        numerics: Numerics::Exact,
+        kv_type: KvType::F32,
+    };
+    perplexity(&Arc::new(m), &tokens, &params, &mut |_, _| true)
+        .unwrap()
+        .nll
+}
+
+#[test]
+fn sparsegpt_keeps_the_pattern_and_reconstructs_better_than_wanda() {
+    let m0 = Model::open(asset(SMOLLM2)).unwrap();
+    let calib = windows(&m0, 4, 64);
+    let spec = |method: Method| {
+        move |m: &Model| PruneSpec {
+            layers: 0..6,
+            ..PruneSpec::new(method.clone(), Pattern::NM { n: 2, m: 4 }, m)
+        }
+    };
+    let sgpt = run(spec(Method::SparseGpt(SparseGptParams::default())), &calib);
+    for l in 0..30 {
+        for op in Linear::ALL {
+            let w = sgpt.linear_f32(l, op).unwrap();
+            if l >= 6 {
+                assert!(
+                    w == m0.linear_f32(l, op).unwrap(),
+                    "layer {l} outside the range"
+                );
+                continue;
+            }
+            for g in w.chunks(4) {
+                assert!(
+                    g.iter().filter(|&&v| v == 0.0).count() >= 2,
+                    "layer {l} {op:?}"
+                );
+            }
+        }
+    }
+    // Both fit the same windows; SparseGPT's updates of the kept weights make up for much of
+    // what the mask removes, Wanda's bare mask does not.
+    let wanda = run(spec(Method::Wanda), &calib);
+    let (dense, w, s) = (
+        calib_nll(m0, &calib),
+        calib_nll(wanda, &calib),
+        calib_nll(sgpt, &calib),
+    );
+    eprintln!("calibration NLL: dense {dense:.4}, wanda {w:.4}, sparsegpt {s:.4}");
+    assert!(
+        dense < s && s < w,
+        "dense {dense}, wanda {w}, sparsegpt {s}"
+    );
 }
 
 #[test]

@@ -38,7 +38,7 @@ commands:
   tokenize    text to token ids
   generate    generate text from a prompt
   perplexity  perplexity of a text file
-  prune       prune a model with a calibration set (magnitude, Wanda); prune merge: assemble shards
+  prune       prune a model with a calibration set (magnitude, Wanda, SparseGPT); prune merge: assemble shards
   schedule    recomputation schedule for pipeline-parallel training (Lynx)
 ";
 

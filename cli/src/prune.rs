@@ -21,7 +21,7 @@ use std::time::Instant;
 
 const FLAGS: &[Flag] = &[
     path("--model", "PATH", "GGUF model to prune"),
-    opt("--method", "NAME", "magnitude or wanda"),
+    opt("--method", "NAME", "magnitude, wanda or sparsegpt"),
     opt("--sparsity", "S", "unstructured sparsity in [0, 1)"),
     opt(
         "--nm",

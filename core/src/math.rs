@@ -35,3 +35,7 @@ pub fn cos(x: f64) -> f64 {
 pub fn roundf(x: f32) -> f32 {
     libm::roundf(x)
 }
+#[inline]
+pub fn sqrt(x: f64) -> f64 {
+    libm::sqrt(x)
+}

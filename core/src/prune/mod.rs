@@ -5,12 +5,14 @@
 //! weights from statistics of each linear operator's inputs.
 
 pub mod calib;
+pub mod linalg;
 pub mod magnitude;
 pub mod method;
 pub mod pattern;
 pub mod pipeline;
 #[cfg(feature = "std")]
 pub mod shard;
+pub mod sparsegpt;
 pub mod stats;
 pub mod wanda;
 

@@ -111,7 +111,7 @@ impl Mask {
 }
 
 /// Marks the `k` lowest of `scores` in `pruned` (ties: lower index first).
-fn prune_lowest(scores: &[f32], k: usize, pruned: &mut [bool]) {
+pub(crate) fn prune_lowest(scores: &[f32], k: usize, pruned: &mut [bool]) {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(a.cmp(&b)));
     for &i in &order[..k] {

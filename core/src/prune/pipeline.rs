@@ -19,7 +19,7 @@
 //! the windows' residual rows (N x L x d_model floats), one statistic per operator input, and
 //! one window's activations at a time.
 
-use super::method::Method;
+use super::method::{Method, Prepared};
 use super::pattern::Pattern;
 use super::stats::InputStats;
 use crate::model::{
@@ -356,8 +356,12 @@ impl<'a> Run<'a> {
                     }
                     self.tick(l, Stage::Statistics(None))?;
                 }
-                let stats = obs.stats;
-                let reports = self.prune_ops(l, &Linear::ALL, pattern, Some(&stats))?;
+                let prepared = obs
+                    .stats
+                    .into_iter()
+                    .map(|s| self.spec.method.prepare(s))
+                    .collect::<Result<Vec<_>>>()?;
+                let reports = self.prune_ops(l, &Linear::ALL, pattern, Some(&prepared))?;
                 match mode {
                     Mode::DenseInput => self.xs = outputs,
                     Mode::Sequential => {
@@ -374,23 +378,21 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Prunes `ops` of layer `l` with the Gram statistic `stats(op)`, replacing each matrix.
+    /// Prunes `ops` of layer `l` with what the method prepared of each one's input (indexed by
+    /// [`LinearInput`]), replacing each matrix.
     fn prune_ops(
         &mut self,
         l: usize,
         ops: &[Linear],
         pattern: Pattern,
-        stats: Option<&[InputStats]>,
+        prepared: Option<&[Prepared]>,
     ) -> Result<Vec<MatrixReport>> {
         let mut reports = Vec::with_capacity(ops.len());
         for &op in ops {
             let (rows, cols) = self.model.config.linear_shape(op);
             let mut w = self.model.linear_f32(l, op)?;
-            let st = stats.map(|s| &s[op.input() as usize]);
-            let notes = self
-                .spec
-                .method
-                .prune_gram(&mut w, rows, cols, st, pattern)?;
+            let p = prepared.map(|s| &s[op.input() as usize]);
+            let notes = self.spec.method.prune(&mut w, rows, cols, p, pattern)?;
             reports.push(self.replace(l, op, &w, pattern, notes)?);
             self.tick(l, Stage::Prune(op))?;
         }
