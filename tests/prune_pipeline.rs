@@ -10,6 +10,7 @@ use llmcore::io::Value;
 use llmcore::model::perplexity::{perplexity, PerplexityParams, ScoreMode};
 use llmcore::model::{KvType, Linear, Model, Numerics};
 use llmcore::prune::calib;
+use llmcore::prune::fista::FistaParams;
 use llmcore::prune::method::Method;
 use llmcore::prune::pipeline::{prune, validate, Mode, PruneSpec};
 use llmcore::prune::shard::{merge_shards, save_shard};
@@ -133,6 +134,48 @@ fn sparsegpt_keeps_the_pattern_and_reconstructs_better_than_wanda() {
         dense < s && s < w,
         "dense {dense}, wanda {w}, sparsegpt {s}"
     );
+}
+
+#[test]
+fn fista_corrects_within_the_layer_and_beats_its_warm_start() {
+    let m0 = Model::open(asset(SMOLLM2)).unwrap();
+    let calib = windows(&m0, 4, 64);
+    let pattern = Pattern::Unstructured { sparsity: 0.5 };
+    let spec = |method: Method| {
+        move |m: &Model| PruneSpec {
+            layers: 0..4,
+            ..PruneSpec::new(method.clone(), pattern, m)
+        }
+    };
+    let mut fista = Model::open(asset(SMOLLM2)).unwrap();
+    let fspec = spec(Method::Fista(FistaParams::default()))(&fista);
+    assert_eq!(fspec.mode, Mode::DenseInput);
+    let report = prune(&mut fista, &calib, &fspec, &mut |_| true).unwrap();
+    assert_eq!(report.matrices.len(), 4 * 7);
+    for r in &report.matrices {
+        let before = r.notes.iter().find(|n| n.0 == "sparsity_before_projection");
+        let before = before
+            .expect("FISTA reports its sparsity before the projection")
+            .1;
+        eprintln!(
+            "layer {} {:?}: before projection {before:.4}, after {:.4}",
+            r.layer,
+            r.op,
+            r.sparsity()
+        );
+        assert!((before - 0.5).abs() <= 0.05, "{r:?}");
+        // Exact after the projection and refit: floor(rows * cols / 2) zeros.
+        assert_eq!(r.zeros, r.rows * r.cols / 2, "{r:?}");
+    }
+    // Wanda is FISTA's warm start here: the lasso and the correction must improve on it.
+    let wanda = run(spec(Method::Wanda), &calib);
+    let (dense, w, f) = (
+        calib_nll(m0, &calib),
+        calib_nll(wanda, &calib),
+        calib_nll(fista, &calib),
+    );
+    eprintln!("calibration NLL: dense {dense:.4}, wanda {w:.4}, fista {f:.4}");
+    assert!(dense < f && f < w, "dense {dense}, wanda {w}, fista {f}");
 }
 
 #[test]

@@ -10,9 +10,11 @@ use llmcore::io::Value;
 use llmcore::model::save::{SaveOptions, WeightType};
 use llmcore::model::Model;
 use llmcore::prune::calib::CalibSource;
+use llmcore::prune::fista::WarmStart;
 use llmcore::prune::method::Method;
 use llmcore::prune::pipeline::{self, Mode, PruneReport, PruneSpec};
 use llmcore::prune::shard::{merge_shards, save_shard};
+use llmcore::prune::sparsegpt::SparseGptParams;
 use llmcore::prune::Pattern;
 use llmcore::tensor::GgmlType;
 use std::ffi::OsString;
@@ -21,7 +23,26 @@ use std::time::Instant;
 
 const FLAGS: &[Flag] = &[
     path("--model", "PATH", "GGUF model to prune"),
-    opt("--method", "NAME", "magnitude, wanda or sparsegpt"),
+    opt("--method", "NAME", "magnitude, wanda, sparsegpt or fista"),
+    opt(
+        "--fista-warm",
+        "NAME",
+        "fista's warm start: wanda (default) or sparsegpt",
+    ),
+    opt(
+        "--fista-iters",
+        "K",
+        "fista iterations per round (default 20)",
+    ),
+    opt(
+        "--fista-rounds",
+        "T",
+        "at most T rounds of lambda bisection (default 8)",
+    ),
+    switch(
+        "--fista-no-refit",
+        "skip the least-squares refit of the kept weights after the projection",
+    ),
     opt("--sparsity", "S", "unstructured sparsity in [0, 1)"),
     opt(
         "--nm",
@@ -88,8 +109,7 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
     )?;
     p.at_most_positional(0).map_err(usage_err)?;
     // Everything the flags can get wrong is checked before the model loads.
-    let method = Method::from_name(p.required("--method").map_err(usage_err)?)
-        .map_err(|e| usage_err(e.to_string()))?;
+    let method = method(&p)?;
     let pattern = pattern(&p)?;
     pattern.validate().map_err(|e| usage_err(e.to_string()))?;
     let mode = match p.str("--mode") {
@@ -207,6 +227,45 @@ fn refuse_existing(path: &Path, force: bool) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+/// `--method` with its settings (`--fista-*` only with fista).
+fn method(p: &Parsed) -> Result<Method, Failure> {
+    let mut method = Method::from_name(p.required("--method").map_err(usage_err)?)
+        .map_err(|e| usage_err(e.to_string()))?;
+    let fista_flags = ["--fista-warm", "--fista-iters", "--fista-rounds"];
+    match &mut method {
+        Method::Fista(f) => {
+            match p.str("--fista-warm") {
+                None | Some("wanda") => f.warm = WarmStart::Wanda,
+                Some("sparsegpt") => f.warm = WarmStart::SparseGpt(SparseGptParams::default()),
+                Some(other) => {
+                    return Err(usage_err(format!(
+                        "--fista-warm must be wanda or sparsegpt, got '{other}'"
+                    )))
+                }
+            }
+            f.iters = p.num("--fista-iters", f.iters).map_err(usage_err)?;
+            f.rounds = p.num("--fista-rounds", f.rounds).map_err(usage_err)?;
+            f.refit = !p.flag("--fista-no-refit");
+            f.validate().map_err(|e| usage_err(e.to_string()))?;
+        }
+        other => {
+            if let Some(flag) = fista_flags.iter().find(|f| p.str(f).is_some()) {
+                return Err(usage_err(format!(
+                    "{flag} is a setting of --method fista, not {}",
+                    other.name()
+                )));
+            }
+            if p.flag("--fista-no-refit") {
+                return Err(usage_err(format!(
+                    "--fista-no-refit is a setting of --method fista, not {}",
+                    other.name()
+                )));
+            }
+        }
+    }
+    Ok(method)
 }
 
 fn pattern(p: &Parsed) -> Result<Pattern, Failure> {

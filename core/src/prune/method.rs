@@ -3,10 +3,11 @@
 //! the operators reading the input: Q, K and V; gate and up), and how it turns a dense matrix
 //! into a pruned one.
 
+use super::fista::{self, FistaParams, Problem};
 use super::pattern::Pattern;
 use super::pipeline::Mode;
 use super::sparsegpt::{self, Factor, SparseGptParams};
-use super::stats::InputStats;
+use super::stats::{CrossStats, InputStats};
 use super::{magnitude, wanda};
 use crate::{Error, Result};
 use alloc::format;
@@ -17,6 +18,16 @@ use alloc::vec::Vec;
 pub enum Statistic {
     /// `Σ x xᵀ` of the inputs the operator sees (Wanda uses its diagonal, SparseGPT all).
     Gram,
+    /// FISTA's `Σ x* x*ᵀ` and `Σ x x*ᵀ` of the corrected and the dense inputs, which the
+    /// pipeline gathers operator group by operator group (Q,K,V -> O -> gate/up -> down).
+    Cross,
+}
+
+/// An input's statistic as the pipeline gathered it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Observed {
+    Gram(InputStats),
+    Cross(CrossStats),
 }
 
 /// What a method derives from one input's statistic before pruning its operators.
@@ -26,6 +37,8 @@ pub enum Prepared {
     Stats(InputStats),
     /// SparseGPT's upper Cholesky factor of the damped inverse Hessian.
     Factor(Factor),
+    /// FISTA's lasso data (`G`, `C`, `L`, the warm start's statistics).
+    Fista(Problem),
 }
 
 /// A pruning method with its settings.
@@ -37,15 +50,19 @@ pub enum Method {
     Wanda,
     /// Optimal-brain-surgeon masks and updates from the inputs' Hessian (Frantar & Alistarh 2023).
     SparseGpt(SparseGptParams),
+    /// The l1-regularized reconstruction solved by FISTA, with intra-layer error correction
+    /// (Zhao et al. 2024).
+    Fista(FistaParams),
 }
 
 impl Method {
-    /// "magnitude", "wanda", "sparsegpt".
+    /// "magnitude", "wanda", "sparsegpt", "fista".
     pub fn name(&self) -> &'static str {
         match self {
             Method::Magnitude => "magnitude",
             Method::Wanda => "wanda",
             Method::SparseGpt(_) => "sparsegpt",
+            Method::Fista(_) => "fista",
         }
     }
 
@@ -55,10 +72,11 @@ impl Method {
             "magnitude" => Method::Magnitude,
             "wanda" => Method::Wanda,
             "sparsegpt" => Method::SparseGpt(SparseGptParams::default()),
+            "fista" => Method::Fista(FistaParams::default()),
             other => {
                 return Err(Error::invalid(format!(
-                    "unknown pruning method '{other}': expected magnitude, wanda or sparsegpt"
-                )))
+                "unknown pruning method '{other}': expected magnitude, wanda, sparsegpt or fista"
+            )))
             }
         })
     }
@@ -68,12 +86,16 @@ impl Method {
         match self {
             Method::Magnitude => None,
             Method::Wanda | Method::SparseGpt(_) => Some(Statistic::Gram),
+            Method::Fista(_) => Some(Statistic::Cross),
         }
     }
 
     /// The mode the method's authors run it in.
     pub fn default_mode(&self) -> Mode {
-        Mode::Sequential
+        match self {
+            Method::Fista(_) => Mode::DenseInput,
+            _ => Mode::Sequential,
+        }
     }
 
     /// Checks the method's own settings.
@@ -85,15 +107,23 @@ impl Method {
                     p.block, p.damp
                 )))
             }
+            Method::Fista(p) => p.validate(),
             _ => Ok(()),
         }
     }
 
     /// Derives what the method needs from one input's statistic.
-    pub fn prepare(&self, stats: InputStats) -> Result<Prepared> {
-        Ok(match self {
-            Method::SparseGpt(p) => Prepared::Factor(Factor::new(&stats, p.damp)?),
-            _ => Prepared::Stats(stats),
+    pub fn prepare(&self, stats: Observed) -> Result<Prepared> {
+        Ok(match (self, stats) {
+            (Method::SparseGpt(p), Observed::Gram(s)) => Prepared::Factor(Factor::new(&s, p.damp)?),
+            (Method::Fista(p), Observed::Cross(s)) => fista::prepare(s, p)?,
+            (Method::Fista(_), Observed::Gram(_)) => {
+                return Err(Error::invalid(
+                    "FISTA needs the cross statistics of its inputs",
+                ))
+            }
+            (_, Observed::Gram(s)) => Prepared::Stats(s),
+            (_, Observed::Cross(s)) => Prepared::Stats(s.star),
         })
     }
 
@@ -116,6 +146,9 @@ impl Method {
             }
             (Method::SparseGpt(p), Some(Prepared::Factor(f))) => {
                 sparsegpt::prune_with(w, rows, cols, f, pattern, p.block)?;
+            }
+            (Method::Fista(p), Some(Prepared::Fista(problem))) => {
+                return Ok(fista::prune(w, rows, cols, problem, pattern, p)?.notes());
             }
             _ => {
                 return Err(Error::invalid(format!(

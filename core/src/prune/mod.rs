@@ -5,6 +5,7 @@
 //! weights from statistics of each linear operator's inputs.
 
 pub mod calib;
+pub mod fista;
 pub mod linalg;
 pub mod magnitude;
 pub mod method;

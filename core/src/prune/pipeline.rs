@@ -19,9 +19,9 @@
 //! the windows' residual rows (N x L x d_model floats), one statistic per operator input, and
 //! one window's activations at a time.
 
-use super::method::{Method, Prepared};
+use super::method::{Method, Observed, Prepared, Statistic};
 use super::pattern::Pattern;
-use super::stats::InputStats;
+use super::stats::{CrossStats, InputStats};
 use crate::model::{
     KvCache, KvType, Linear, LinearInput, Mask, Matrix, Model, Numerics, Observer, OwnedWeight,
 };
@@ -264,11 +264,15 @@ impl<'a> Run<'a> {
         };
         let windows = xs.len();
         let layers = spec.layers.len();
+        // Units per window per layer: a statistics pass per input observed (FISTA: one per
+        // operator group, each running the dense and the partly pruned layer) and, in
+        // sequential mode, the pass through the pruned layer.
         let passes_per_layer = match (spec.method.statistic(), spec.mode) {
             (None, _) => 0,
-            (Some(_), Mode::Sequential) => 2,
-            // The dense pass, then for O, gate/up and down a dense and a pruned pass each.
-            (Some(_), Mode::DenseInput) => 1,
+            (Some(Statistic::Gram), Mode::Sequential) => 2,
+            (Some(Statistic::Gram), Mode::DenseInput) => 1,
+            (Some(Statistic::Cross), Mode::Sequential) => LinearInput::ALL.len() + 1,
+            (Some(Statistic::Cross), Mode::DenseInput) => LinearInput::ALL.len(),
         };
         let owl_passes = 0;
         let total = windows * (spec.layers.start + owl_passes + passes_per_layer * layers)
@@ -343,39 +347,112 @@ impl<'a> Run<'a> {
 
     /// Prunes layer `l` to `pattern` and moves the windows' rows to its output.
     fn prune_layer(&mut self, l: usize, pattern: Pattern) -> Result<Vec<MatrixReport>> {
-        match (self.spec.method.statistic(), self.spec.mode) {
-            (None, _) => self.prune_ops(l, &Linear::ALL, pattern, None),
-            (Some(_), mode) => {
-                let mut obs = self.gram_observer(None);
-                let mut outputs = Vec::new();
+        let (reports, dense_outputs) = match self.spec.method.statistic() {
+            None => return self.prune_ops(l, &Linear::ALL, pattern, None),
+            Some(Statistic::Gram) => self.prune_layer_gram(l, pattern)?,
+            Some(Statistic::Cross) => self.prune_layer_corrected(l, pattern)?,
+        };
+        match self.spec.mode {
+            Mode::DenseInput => self.xs = dense_outputs,
+            Mode::Sequential => {
                 for w in 0..self.xs.len() {
-                    let mut x = self.xs[w].clone();
-                    self.layer(l, &mut x, Some(&mut obs))?;
-                    if mode == Mode::DenseInput {
-                        outputs.push(x);
-                    }
-                    self.tick(l, Stage::Statistics(None))?;
+                    let mut x = core::mem::take(&mut self.xs[w]);
+                    self.layer(l, &mut x, None)?;
+                    self.xs[w] = x;
+                    self.tick(l, Stage::Propagate)?;
                 }
-                let prepared = obs
-                    .stats
-                    .into_iter()
-                    .map(|s| self.spec.method.prepare(s))
-                    .collect::<Result<Vec<_>>>()?;
-                let reports = self.prune_ops(l, &Linear::ALL, pattern, Some(&prepared))?;
-                match mode {
-                    Mode::DenseInput => self.xs = outputs,
-                    Mode::Sequential => {
-                        for w in 0..self.xs.len() {
-                            let mut x = core::mem::take(&mut self.xs[w]);
-                            self.layer(l, &mut x, None)?;
-                            self.xs[w] = x;
-                            self.tick(l, Stage::Propagate)?;
-                        }
-                    }
-                }
-                Ok(reports)
             }
         }
+        Ok(reports)
+    }
+
+    /// Wanda's and SparseGPT's layer: one dense pass observes all four inputs, then every
+    /// operator is pruned. Returns the reports and, in dense-input mode, the dense outputs.
+    fn prune_layer_gram(
+        &mut self,
+        l: usize,
+        pattern: Pattern,
+    ) -> Result<(Vec<MatrixReport>, Vec<Vec<f32>>)> {
+        let mut obs = self.gram_observer(None);
+        let mut outputs = Vec::new();
+        for w in 0..self.xs.len() {
+            let mut x = self.xs[w].clone();
+            self.layer(l, &mut x, Some(&mut obs))?;
+            if self.spec.mode == Mode::DenseInput {
+                outputs.push(x);
+            }
+            self.tick(l, Stage::Statistics(None))?;
+        }
+        let prepared = obs
+            .stats
+            .into_iter()
+            .map(|s| self.spec.method.prepare(Observed::Gram(s)))
+            .collect::<Result<Vec<_>>>()?;
+        let reports = self.prune_ops(l, &Linear::ALL, pattern, Some(&prepared))?;
+        Ok((reports, outputs))
+    }
+
+    /// FISTAPruner's layer with intra-layer error correction: for each operator group in
+    /// forward order (Q,K,V -> O -> gate/up -> down), every window runs through the dense
+    /// layer (its `X`) and through the layer with the groups before it pruned (its `X*`; for
+    /// Q,K,V the two are equal), their cross statistics are gathered, and the group is pruned.
+    /// The pruned matrices are set into the model only when the layer is done, so dense runs
+    /// stay dense; for a pruned run they are swapped in and out (moves, not copies).
+    fn prune_layer_corrected(
+        &mut self,
+        l: usize,
+        pattern: Pattern,
+    ) -> Result<(Vec<MatrixReport>, Vec<Vec<f32>>)> {
+        let n = self.positions.len();
+        let mut pruned: Vec<(Linear, Matrix)> = Vec::new();
+        let mut reports = Vec::new();
+        let mut outputs = Vec::new();
+        for input in LinearInput::ALL {
+            let cols = self.model.config.linear_shape(input.ops()[0]).1;
+            let mut stats = CrossStats::new(cols);
+            for w in 0..self.xs.len() {
+                let mut x = self.xs[w].clone();
+                let mut dense = Capture::new(input);
+                self.layer(l, &mut x, Some(&mut dense))?;
+                if input == LinearInput::Attn && self.spec.mode == Mode::DenseInput {
+                    outputs.push(x);
+                }
+                if pruned.is_empty() {
+                    stats.add_same(&dense.rows, n);
+                } else {
+                    let mut x = self.xs[w].clone();
+                    let mut star = Capture::new(input);
+                    pruned = self.swap(l, pruned)?;
+                    let run = self.layer(l, &mut x, Some(&mut star));
+                    pruned = self.swap(l, pruned)?;
+                    run?;
+                    stats.add(&dense.rows, &star.rows, n);
+                }
+                self.tick(l, Stage::Statistics(Some(input)))?;
+            }
+            let prepared = self.spec.method.prepare(Observed::Cross(stats))?;
+            for &op in input.ops() {
+                let (rows, cols) = self.model.config.linear_shape(op);
+                let mut w = self.model.linear_f32(l, op)?;
+                let notes = self
+                    .spec
+                    .method
+                    .prune(&mut w, rows, cols, Some(&prepared), pattern)?;
+                let (m, report) = pruned_matrix(l, op, rows, cols, &w, pattern, notes)?;
+                pruned.push((op, m));
+                reports.push(report);
+                self.tick(l, Stage::Prune(op))?;
+            }
+        }
+        self.swap(l, pruned)?;
+        Ok((reports, outputs))
+    }
+
+    /// Sets each `(op, matrix)` into layer `l`, returning the matrices it replaced.
+    fn swap(&mut self, l: usize, ms: Vec<(Linear, Matrix)>) -> Result<Vec<(Linear, Matrix)>> {
+        ms.into_iter()
+            .map(|(op, m)| Ok((op, self.model.set_linear(l, op, m)?)))
+            .collect()
     }
 
     /// Prunes `ops` of layer `l` with what the method prepared of each one's input (indexed by
@@ -393,33 +470,58 @@ impl<'a> Run<'a> {
             let mut w = self.model.linear_f32(l, op)?;
             let p = prepared.map(|s| &s[op.input() as usize]);
             let notes = self.spec.method.prune(&mut w, rows, cols, p, pattern)?;
-            reports.push(self.replace(l, op, &w, pattern, notes)?);
+            let (m, report) = pruned_matrix(l, op, rows, cols, &w, pattern, notes)?;
+            self.model.set_linear(l, op, m)?;
+            reports.push(report);
             self.tick(l, Stage::Prune(op))?;
         }
         Ok(reports)
     }
+}
 
-    /// Sets layer `l`'s operator `op` to the pruned `w` and reports it.
-    fn replace(
-        &mut self,
-        l: usize,
-        op: Linear,
-        w: &[f32],
-        pattern: Pattern,
-        notes: Vec<(&'static str, f64)>,
-    ) -> Result<MatrixReport> {
-        let (rows, cols) = self.model.config.linear_shape(op);
-        let zeros = w.iter().filter(|&&v| v == 0.0).count();
-        self.model
-            .set_linear(l, op, Matrix::Owned(OwnedWeight::from_f32(rows, cols, w)?))?;
-        Ok(MatrixReport {
-            layer: l,
-            op,
-            rows,
-            cols,
-            zeros,
-            target: pattern.sparsity(),
-            notes,
-        })
+/// The owned matrix of pruned weights `w` and its report.
+fn pruned_matrix(
+    l: usize,
+    op: Linear,
+    rows: usize,
+    cols: usize,
+    w: &[f32],
+    pattern: Pattern,
+    notes: Vec<(&'static str, f64)>,
+) -> Result<(Matrix, MatrixReport)> {
+    let zeros = w.iter().filter(|&&v| v == 0.0).count();
+    let report = MatrixReport {
+        layer: l,
+        op,
+        rows,
+        cols,
+        zeros,
+        target: pattern.sparsity(),
+        notes,
+    };
+    Ok((Matrix::Owned(OwnedWeight::from_f32(rows, cols, w)?), report))
+}
+
+/// Keeps one window's rows of one operator input.
+struct Capture {
+    input: LinearInput,
+    rows: Vec<f32>,
+}
+
+impl Capture {
+    fn new(input: LinearInput) -> Self {
+        Capture {
+            input,
+            rows: Vec::new(),
+        }
+    }
+}
+
+impl Observer for Capture {
+    fn observe(&mut self, _layer: usize, input: LinearInput, x: &[f32], _n: usize) {
+        if input == self.input {
+            self.rows.clear();
+            self.rows.extend_from_slice(x);
+        }
     }
 }

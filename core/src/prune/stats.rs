@@ -17,10 +17,10 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-/// `acc += Aᵀ B` for `a` and `b` of `n` rows of `cols` (row-major), `acc` `cols x cols`.
-fn add_at_b(acc: &mut [f64], a: &[f32], b: &[f32], n: usize, cols: usize) {
+/// `Aᵀ B` in f32 for `a` and `b` of `n` rows of `cols` (row-major).
+fn at_b(a: &[f32], b: &[f32], n: usize, cols: usize) -> Vec<f32> {
     assert!(
-        a.len() == n * cols && b.len() == n * cols && acc.len() == cols * cols,
+        a.len() == n * cols && b.len() == n * cols,
         "statistics of {n} rows of {cols}: got {} and {} values",
         a.len(),
         b.len()
@@ -68,7 +68,12 @@ fn add_at_b(acc: &mut [f64], a: &[f32], b: &[f32], n: usize, cols: usize) {
             }
         }
     }
-    for (s, p) in acc.iter_mut().zip(&prod) {
+    prod
+}
+
+/// `acc += prod`, into f64.
+fn accumulate(acc: &mut [f64], prod: &[f32]) {
+    for (s, p) in acc.iter_mut().zip(prod) {
         *s += *p as f64;
     }
 }
@@ -92,7 +97,7 @@ impl InputStats {
 
     /// Adds `n` rows of `cols` values.
     pub fn add(&mut self, x: &[f32], n: usize) {
-        add_at_b(&mut self.gram, x, x, n, self.cols);
+        accumulate(&mut self.gram, &at_b(x, x, n, self.cols));
         self.tokens += n;
     }
 
@@ -136,8 +141,17 @@ impl CrossStats {
 
     /// Adds `n` dense rows `x` and the same tokens' corrected rows `x_star`.
     pub fn add(&mut self, x: &[f32], x_star: &[f32], n: usize) {
-        add_at_b(&mut self.cross, x, x_star, n, self.star.cols());
+        accumulate(&mut self.cross, &at_b(x, x_star, n, self.star.cols()));
         self.star.add(x_star, n);
+    }
+
+    /// [`CrossStats::add`] for rows that are their own corrected rows (`x* = x`: the first
+    /// operators of a layer), with one product instead of two.
+    pub fn add_same(&mut self, x: &[f32], n: usize) {
+        let prod = at_b(x, x, n, self.star.cols());
+        accumulate(&mut self.cross, &prod);
+        accumulate(&mut self.star.gram, &prod);
+        self.star.tokens += n;
     }
 
     /// `C`, row-major `cols x cols`: `C[i][j] = Σ_t x_t[i] x*_t[j]`.
@@ -166,6 +180,12 @@ mod tests {
         h.add(&x[..10 * cols], 10);
         h.add(&x[10 * cols..], n - 10);
         c.add(&x, &y, n);
+        let mut same = CrossStats::new(cols);
+        same.add_same(&x, n);
+        assert_eq!(same.cross(), same.star.gram());
+        let mut once = InputStats::new(cols);
+        once.add(&x, n);
+        assert_eq!(same.star, once);
         assert_eq!(h.tokens(), n);
         for i in 0..cols {
             for j in 0..cols {
