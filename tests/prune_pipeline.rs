@@ -12,6 +12,7 @@ use llmcore::model::{KvType, Linear, Model, Numerics};
 use llmcore::prune::calib;
 use llmcore::prune::fista::FistaParams;
 use llmcore::prune::method::Method;
+use llmcore::prune::owl::OwlParams;
 use llmcore::prune::pipeline::{prune, validate, Mode, PruneSpec};
 use llmcore::prune::shard::{merge_shards, save_shard};
 use llmcore::prune::sparsegpt::SparseGptParams;
@@ -176,6 +177,51 @@ fn fista_corrects_within_the_layer_and_beats_its_warm_start() {
     );
     eprintln!("calibration NLL: dense {dense:.4}, wanda {w:.4}, fista {f:.4}");
     assert!(dense < f && f < w, "dense {dense}, wanda {w}, fista {f}");
+}
+
+#[test]
+fn owl_spreads_layer_sparsities_around_the_target() {
+    let m0 = Model::open(asset(SMOLLM2)).unwrap();
+    let calib = windows(&m0, 2, 32);
+    for pattern in [
+        Pattern::Unstructured { sparsity: 0.7 },
+        Pattern::NM { n: 4, m: 8 },
+    ] {
+        let mut m = Model::open(asset(SMOLLM2)).unwrap();
+        let spec = PruneSpec {
+            owl: Some(OwlParams::default()),
+            ..PruneSpec::new(Method::Wanda, pattern, &m)
+        };
+        let report = prune(&mut m, &calib, &spec, &mut |_| true).unwrap();
+        let layer_target = |l: usize| {
+            report
+                .matrices
+                .iter()
+                .find(|r| r.layer == l)
+                .unwrap()
+                .target
+        };
+        let targets: Vec<f64> = (0..30).map(layer_target).collect();
+        let mean = targets.iter().sum::<f64>() / 30.0;
+        eprintln!("{}: layer sparsities {targets:.3?}", pattern.describe());
+        assert!((mean - pattern.sparsity()).abs() < 1e-9, "mean {mean}");
+        let (lo, hi) = targets
+            .iter()
+            .fold((1.0f64, 0.0f64), |(a, b), &t| (a.min(t), b.max(t)));
+        assert!(hi > lo, "OWL left every layer at the target");
+        assert!(hi - lo <= 0.16 + 1e-9 || matches!(pattern, Pattern::NM { .. }));
+        for r in &report.matrices {
+            // Every row at its layer's sparsity, exactly (floor of cols * s per row).
+            let w = m.linear_f32(r.layer, r.op).unwrap();
+            let per_row = match pattern {
+                Pattern::Unstructured { .. } => (r.cols as f64 * r.target) as usize,
+                Pattern::NM { m, .. } => r.cols / m * (r.target * m as f64).round() as usize,
+            };
+            for row in w.chunks(r.cols) {
+                assert!(row.iter().filter(|&&v| v == 0.0).count() >= per_row);
+            }
+        }
+    }
 }
 
 #[test]

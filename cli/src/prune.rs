@@ -12,6 +12,7 @@ use llmcore::model::Model;
 use llmcore::prune::calib::CalibSource;
 use llmcore::prune::fista::WarmStart;
 use llmcore::prune::method::Method;
+use llmcore::prune::owl::OwlParams;
 use llmcore::prune::pipeline::{self, Mode, PruneReport, PruneSpec};
 use llmcore::prune::shard::{merge_shards, save_shard};
 use llmcore::prune::sparsegpt::SparseGptParams;
@@ -44,6 +45,11 @@ const FLAGS: &[Flag] = &[
         "skip the least-squares refit of the kept weights after the projection",
     ),
     opt("--sparsity", "S", "unstructured sparsity in [0, 1)"),
+    opt(
+        "--owl",
+        "M,LAMBDA",
+        "OWL layer sparsities around the target (the paper's: 5,0.08)",
+    ),
     opt(
         "--nm",
         "N:M",
@@ -123,14 +129,24 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
         }
     };
     let weight_type = format(&p)?;
-    let calib = match (p.str("--calib"), method.statistic()) {
-        (Some(s), _) => Some(CalibSource::parse(s).map_err(|e| usage_err(e.to_string()))?),
-        (None, None) => None,
-        (None, Some(_)) => {
+    let owl = p.str("--owl").map(owl).transpose()?;
+    if let Some(o) = &owl {
+        o.validate_for(pattern)
+            .map_err(|e| usage_err(e.to_string()))?;
+    }
+    let calib = match (p.str("--calib"), method.statistic(), owl) {
+        (Some(s), _, _) => Some(CalibSource::parse(s).map_err(|e| usage_err(e.to_string()))?),
+        (None, None, None) => None,
+        (None, Some(_), _) => {
             return Err(usage_err(format!(
                 "--method {} needs --calib",
                 method.name()
             )))
+        }
+        (None, None, Some(_)) => {
+            return Err(usage_err(
+                "--owl needs --calib (its outlier ratios come from Wanda scores)".into(),
+            ))
         }
     };
     let force = p.flag("--force");
@@ -174,6 +190,7 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
         pattern,
         mode,
         layers,
+        owl,
     };
     let windows = match &calib {
         Some(src) => src.windows(&model, nsamples, seqlen, seed)?,
@@ -300,6 +317,15 @@ fn format(p: &Parsed) -> Result<GgmlType, Failure> {
     }
 }
 
+fn owl(s: &str) -> Result<OwlParams, Failure> {
+    let bad = || usage_err(format!("--owl must be M,LAMBDA (e.g. 5,0.08), got '{s}'"));
+    let (m, lambda) = s.split_once(',').ok_or_else(bad)?;
+    Ok(OwlParams {
+        m: m.trim().parse().map_err(|_| bad())?,
+        lambda: lambda.trim().parse().map_err(|_| bad())?,
+    })
+}
+
 fn layer_range(s: &str) -> Result<std::ops::Range<usize>, Failure> {
     let bad = || usage_err(format!("--layers must be A..B (e.g. 0..15), got '{s}'"));
     let (a, b) = s.split_once("..").ok_or_else(bad)?;
@@ -316,9 +342,10 @@ fn settings(
     model: &Path,
 ) -> String {
     format!(
-        "method={:?} pattern={} mode={} calib={source} nsamples={n} seqlen={len} seed={seed} model={}",
+        "method={:?} pattern={} owl={:?} mode={} calib={source} nsamples={n} seqlen={len} seed={seed} model={}",
         spec.method,
         spec.pattern.describe(),
+        spec.owl,
         spec.mode.name(),
         model.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
     )

@@ -7,7 +7,7 @@ use super::fista::{self, FistaParams, Problem};
 use super::pattern::Pattern;
 use super::pipeline::Mode;
 use super::sparsegpt::{self, Factor, SparseGptParams};
-use super::stats::{CrossStats, InputStats};
+use super::stats::{ChannelNorms, CrossStats, InputStats};
 use super::{magnitude, wanda};
 use crate::{Error, Result};
 use alloc::format;
@@ -16,7 +16,9 @@ use alloc::vec::Vec;
 /// The statistic of an operator's inputs a method needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Statistic {
-    /// `Σ x xᵀ` of the inputs the operator sees (Wanda uses its diagonal, SparseGPT all).
+    /// The norm of each input channel over the calibration tokens (Wanda).
+    Norms,
+    /// `Σ x xᵀ` of the inputs the operator sees (SparseGPT).
     Gram,
     /// FISTA's `Σ x* x*ᵀ` and `Σ x x*ᵀ` of the corrected and the dense inputs, which the
     /// pipeline gathers operator group by operator group (Q,K,V -> O -> gate/up -> down).
@@ -26,15 +28,16 @@ pub enum Statistic {
 /// An input's statistic as the pipeline gathered it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Observed {
+    Norms(ChannelNorms),
     Gram(InputStats),
     Cross(CrossStats),
 }
 
 /// What a method derives from one input's statistic before pruning its operators.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Prepared {
-    /// The statistic itself (Wanda reads its column norms).
-    Stats(InputStats),
+    /// `||X_j||_2` per input channel (Wanda).
+    Norms(Vec<f32>),
     /// SparseGPT's upper Cholesky factor of the damped inverse Hessian.
     Factor(Factor),
     /// FISTA's lasso data (`G`, `C`, `L`, the warm start's statistics).
@@ -85,7 +88,8 @@ impl Method {
     pub fn statistic(&self) -> Option<Statistic> {
         match self {
             Method::Magnitude => None,
-            Method::Wanda | Method::SparseGpt(_) => Some(Statistic::Gram),
+            Method::Wanda => Some(Statistic::Norms),
+            Method::SparseGpt(_) => Some(Statistic::Gram),
             Method::Fista(_) => Some(Statistic::Cross),
         }
     }
@@ -115,15 +119,15 @@ impl Method {
     /// Derives what the method needs from one input's statistic.
     pub fn prepare(&self, stats: Observed) -> Result<Prepared> {
         Ok(match (self, stats) {
+            (Method::Wanda, Observed::Norms(s)) => Prepared::Norms(s.col_norms()),
             (Method::SparseGpt(p), Observed::Gram(s)) => Prepared::Factor(Factor::new(&s, p.damp)?),
             (Method::Fista(p), Observed::Cross(s)) => fista::prepare(s, p)?,
-            (Method::Fista(_), Observed::Gram(_)) => {
-                return Err(Error::invalid(
-                    "FISTA needs the cross statistics of its inputs",
-                ))
+            (method, _) => {
+                return Err(Error::invalid(format!(
+                    "{} was given the wrong calibration statistics",
+                    method.name()
+                )))
             }
-            (_, Observed::Gram(s)) => Prepared::Stats(s),
-            (_, Observed::Cross(s)) => Prepared::Stats(s.star),
         })
     }
 
@@ -141,8 +145,8 @@ impl Method {
             (Method::Magnitude, _) => {
                 magnitude::prune(w, rows, cols, pattern)?;
             }
-            (Method::Wanda, Some(Prepared::Stats(s))) => {
-                wanda::prune(w, rows, cols, s, pattern)?;
+            (Method::Wanda, Some(Prepared::Norms(n))) => {
+                wanda::prune(w, rows, cols, n, pattern)?;
             }
             (Method::SparseGpt(p), Some(Prepared::Factor(f))) => {
                 sparsegpt::prune_with(w, rows, cols, f, pattern, p.block)?;

@@ -9,6 +9,7 @@ pub mod fista;
 pub mod linalg;
 pub mod magnitude;
 pub mod method;
+pub mod owl;
 pub mod pattern;
 pub mod pipeline;
 #[cfg(feature = "std")]

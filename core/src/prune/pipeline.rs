@@ -20,8 +20,10 @@
 //! one window's activations at a time.
 
 use super::method::{Method, Observed, Prepared, Statistic};
+use super::owl::{self, OwlParams};
 use super::pattern::Pattern;
-use super::stats::{CrossStats, InputStats};
+use super::stats::{ChannelNorms, CrossStats, InputStats};
+use super::wanda;
 use crate::model::{
     KvCache, KvType, Linear, LinearInput, Mask, Matrix, Model, Numerics, Observer, OwnedWeight,
 };
@@ -56,6 +58,9 @@ pub struct PruneSpec {
     pub mode: Mode,
     /// The decoder layers to prune (all of them for a whole-model run).
     pub layers: Range<usize>,
+    /// OWL's layer sparsities around the pattern's (computed over all layers, so the shards of
+    /// a distributed run agree).
+    pub owl: Option<OwlParams>,
 }
 
 impl PruneSpec {
@@ -66,7 +71,13 @@ impl PruneSpec {
             method,
             pattern,
             layers: 0..model.config.n_layer,
+            owl: None,
         }
+    }
+
+    /// Whether the run reads calibration windows (the method's statistics or OWL's scores).
+    pub fn needs_calibration(&self) -> bool {
+        self.method.statistic().is_some() || self.owl.is_some()
     }
 }
 
@@ -83,6 +94,8 @@ pub struct Progress {
 /// What a run is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
+    /// OWL: the dense model's Wanda scores of this layer, for its outlier ratio.
+    Outliers,
     /// Running the dense layers before the range, to get the range's inputs.
     Inputs,
     /// Observing the inputs of the layer's operators (`None`: all of them).
@@ -97,6 +110,7 @@ impl Stage {
     /// "statistics of attn_q/k/v input", "prune ffn_down", ...
     pub fn describe(self) -> String {
         match self {
+            Stage::Outliers => "OWL outliers".into(),
             Stage::Inputs => "dense inputs".into(),
             Stage::Statistics(None) => "statistics".into(),
             Stage::Statistics(Some(i)) => format!("statistics {}", i.name()),
@@ -163,14 +177,20 @@ pub fn validate(model: &Model, calib: &[Vec<u32>], spec: &PruneSpec) -> Result<(
             .validate_for(&format!("{} ({cols} columns)", op.gguf_name()), cols)?;
     }
     spec.method.validate(spec.mode)?;
-    if spec.method.statistic().is_none() {
+    if let Some(owl) = &spec.owl {
+        owl.validate_for(spec.pattern)?;
+    }
+    if !spec.needs_calibration() {
         return Ok(());
     }
     let len = calib.first().map(Vec::len).unwrap_or(0);
     if calib.is_empty() || len == 0 {
+        let who = match spec.method.statistic() {
+            Some(_) => spec.method.name(),
+            None => "OWL",
+        };
         return Err(Error::invalid(format!(
-            "{} needs calibration windows; got none",
-            spec.method.name()
+            "{who} needs calibration windows; got none"
         )));
     }
     if let Some((i, w)) = calib.iter().enumerate().find(|(_, w)| w.len() != len) {
@@ -206,12 +226,21 @@ pub fn prune(
     progress: &mut dyn FnMut(&Progress) -> bool,
 ) -> Result<PruneReport> {
     validate(model, calib, spec)?;
-    let sparsities = vec![spec.pattern; model.config.n_layer];
     let mut run = Run::new(model, calib, spec, progress)?;
+    let patterns = match &spec.owl {
+        None => vec![spec.pattern; run.model.config.n_layer],
+        Some(owl) => {
+            let lods = run.outlier_ratios(owl)?;
+            owl::layer_patterns(
+                &owl::layer_sparsities(&lods, spec.pattern.sparsity(), owl.lambda),
+                spec.pattern,
+            )
+        }
+    };
     run.advance_inputs(spec.layers.start)?;
     let mut matrices = Vec::new();
     for l in spec.layers.clone() {
-        matrices.extend(run.prune_layer(l, sparsities[l])?);
+        matrices.extend(run.prune_layer(l, patterns[l])?);
     }
     Ok(PruneReport {
         matrices,
@@ -219,17 +248,34 @@ pub fn prune(
     })
 }
 
-/// Accumulates the Gram statistic of each of a layer's four inputs.
-struct GramObserver {
-    stats: Vec<InputStats>,
-    /// Only this input, when set.
-    only: Option<LinearInput>,
+/// Accumulates a statistic of each of a layer's four inputs (indexed by [`LinearInput`]).
+struct StatsObserver {
+    stats: Vec<Observed>,
 }
 
-impl Observer for GramObserver {
+impl StatsObserver {
+    /// Empty statistics of `kind` (norms or Gram) for each input of `model`'s layers.
+    fn new(model: &Model, kind: Statistic) -> Self {
+        let stats = LinearInput::ALL
+            .iter()
+            .map(|i| {
+                let cols = model.config.linear_shape(i.ops()[0]).1;
+                match kind {
+                    Statistic::Norms => Observed::Norms(ChannelNorms::new(cols)),
+                    Statistic::Gram | Statistic::Cross => Observed::Gram(InputStats::new(cols)),
+                }
+            })
+            .collect();
+        StatsObserver { stats }
+    }
+}
+
+impl Observer for StatsObserver {
     fn observe(&mut self, _layer: usize, input: LinearInput, x: &[f32], n: usize) {
-        if self.only.is_none_or(|o| o == input) {
-            self.stats[input as usize].add(x, n);
+        match &mut self.stats[input as usize] {
+            Observed::Norms(s) => s.add(x, n),
+            Observed::Gram(s) => s.add(x, n),
+            Observed::Cross(_) => unreachable!("cross statistics are gathered in pairs of runs"),
         }
     }
 }
@@ -255,12 +301,12 @@ impl<'a> Run<'a> {
     ) -> Result<Self> {
         let cfg = &model.config;
         let len = calib.first().map(Vec::len).unwrap_or(0);
-        let xs = match spec.method.statistic() {
-            Some(_) => calib
+        let xs = match spec.needs_calibration() {
+            true => calib
                 .iter()
                 .map(|w| model.embed(w))
                 .collect::<Result<_>>()?,
-            None => Vec::new(),
+            false => Vec::new(),
         };
         let windows = xs.len();
         let layers = spec.layers.len();
@@ -269,12 +315,12 @@ impl<'a> Run<'a> {
         // sequential mode, the pass through the pruned layer.
         let passes_per_layer = match (spec.method.statistic(), spec.mode) {
             (None, _) => 0,
-            (Some(Statistic::Gram), Mode::Sequential) => 2,
-            (Some(Statistic::Gram), Mode::DenseInput) => 1,
+            (Some(Statistic::Norms | Statistic::Gram), Mode::Sequential) => 2,
+            (Some(Statistic::Norms | Statistic::Gram), Mode::DenseInput) => 1,
             (Some(Statistic::Cross), Mode::Sequential) => LinearInput::ALL.len() + 1,
             (Some(Statistic::Cross), Mode::DenseInput) => LinearInput::ALL.len(),
         };
-        let owl_passes = 0;
+        let owl_passes = if spec.owl.is_some() { cfg.n_layer } else { 0 };
         let total = windows * (spec.layers.start + owl_passes + passes_per_layer * layers)
             + Linear::ALL.len() * layers;
         Ok(Run {
@@ -323,6 +369,37 @@ impl<'a> Run<'a> {
         )
     }
 
+    /// OWL's outlier ratio of every layer of the dense model (its own inputs, all windows),
+    /// from the Wanda scores of the layer's operators pooled.
+    fn outlier_ratios(&mut self, owl: &OwlParams) -> Result<Vec<f64>> {
+        let mut xs = self.xs.clone();
+        let mut lods = Vec::with_capacity(self.model.config.n_layer);
+        for l in 0..self.model.config.n_layer {
+            let mut obs = StatsObserver::new(self.model, Statistic::Norms);
+            for x in xs.iter_mut() {
+                self.layer(l, x, Some(&mut obs))?;
+                self.tick(l, Stage::Outliers)?;
+            }
+            let mut scores = Vec::with_capacity(Linear::ALL.len());
+            for op in Linear::ALL {
+                let (rows, cols) = self.model.config.linear_shape(op);
+                let norms = match &obs.stats[op.input() as usize] {
+                    Observed::Norms(n) => n.col_norms(),
+                    _ => unreachable!("a norms observer"),
+                };
+                scores.push(wanda::scores(
+                    &self.model.linear_f32(l, op)?,
+                    rows,
+                    cols,
+                    &norms,
+                )?);
+            }
+            let pooled: Vec<&[f32]> = scores.iter().map(Vec::as_slice).collect();
+            lods.push(owl::outlier_ratio(&pooled, owl.m));
+        }
+        Ok(lods)
+    }
+
     /// Runs the dense layers `0..end` over every window.
     fn advance_inputs(&mut self, end: usize) -> Result<()> {
         for l in 0..end {
@@ -336,20 +413,13 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn gram_observer(&self, only: Option<LinearInput>) -> GramObserver {
-        let cfg = &self.model.config;
-        let stats = LinearInput::ALL
-            .iter()
-            .map(|i| InputStats::new(cfg.linear_shape(i.ops()[0]).1))
-            .collect();
-        GramObserver { stats, only }
-    }
-
     /// Prunes layer `l` to `pattern` and moves the windows' rows to its output.
     fn prune_layer(&mut self, l: usize, pattern: Pattern) -> Result<Vec<MatrixReport>> {
         let (reports, dense_outputs) = match self.spec.method.statistic() {
             None => return self.prune_ops(l, &Linear::ALL, pattern, None),
-            Some(Statistic::Gram) => self.prune_layer_gram(l, pattern)?,
+            Some(kind @ (Statistic::Norms | Statistic::Gram)) => {
+                self.prune_layer_observed(l, pattern, kind)?
+            }
             Some(Statistic::Cross) => self.prune_layer_corrected(l, pattern)?,
         };
         match self.spec.mode {
@@ -368,12 +438,13 @@ impl<'a> Run<'a> {
 
     /// Wanda's and SparseGPT's layer: one dense pass observes all four inputs, then every
     /// operator is pruned. Returns the reports and, in dense-input mode, the dense outputs.
-    fn prune_layer_gram(
+    fn prune_layer_observed(
         &mut self,
         l: usize,
         pattern: Pattern,
+        kind: Statistic,
     ) -> Result<(Vec<MatrixReport>, Vec<Vec<f32>>)> {
-        let mut obs = self.gram_observer(None);
+        let mut obs = StatsObserver::new(self.model, kind);
         let mut outputs = Vec::new();
         for w in 0..self.xs.len() {
             let mut x = self.xs[w].clone();
@@ -386,7 +457,7 @@ impl<'a> Run<'a> {
         let prepared = obs
             .stats
             .into_iter()
-            .map(|s| self.spec.method.prepare(Observed::Gram(s)))
+            .map(|s| self.spec.method.prepare(s))
             .collect::<Result<Vec<_>>>()?;
         let reports = self.prune_ops(l, &Linear::ALL, pattern, Some(&prepared))?;
         Ok((reports, outputs))

@@ -2,8 +2,8 @@
 //!
 //! With the inputs as rows (`n` tokens x `cols`, as the forward holds them), the pruning methods
 //! need Gram-type sums over all calibration tokens:
-//! - [`InputStats`]: `H = Σ_t x_t x_tᵀ` (`cols x cols`). Wanda uses its diagonal
-//!   (`||X_j||_2² = H_jj`), SparseGPT all of it (as `2 H / n`), OWL the diagonal again;
+//! - [`InputStats`]: `H = Σ_t x_t x_tᵀ` (`cols x cols`), which SparseGPT uses (as `2 H / n`);
+//! - [`ChannelNorms`]: its diagonal alone (`||X_j||_2² = H_jj`), all Wanda and OWL need;
 //! - [`CrossStats`]: FISTAPruner's `G = Σ_t x*_t x*_tᵀ` and `C = Σ_t x_t x*_tᵀ`
 //!   (`C[i][j] = Σ_t x_t[i] x*_t[j]`), from the dense inputs `x` and the inputs `x*` after the
 //!   earlier operators of the layer were pruned.
@@ -123,6 +123,56 @@ impl InputStats {
     }
 }
 
+/// `Σ_t x_tj²` per input channel `j`: the diagonal of `H` alone, which is all Wanda and OWL
+/// read (`cols` multiply-adds per token instead of `cols²`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelNorms {
+    tokens: usize,
+    sq: Vec<f64>,
+}
+
+impl ChannelNorms {
+    pub fn new(cols: usize) -> Self {
+        ChannelNorms {
+            tokens: 0,
+            sq: vec![0.0; cols],
+        }
+    }
+
+    /// Adds `n` rows of `cols` values.
+    pub fn add(&mut self, x: &[f32], n: usize) {
+        let cols = self.sq.len();
+        assert!(
+            x.len() == n * cols,
+            "channel norms of {n} rows of {cols}: got {} values",
+            x.len()
+        );
+        for row in x.chunks_exact(cols) {
+            for (s, &v) in self.sq.iter_mut().zip(row) {
+                *s += (v * v) as f64;
+            }
+        }
+        self.tokens += n;
+    }
+
+    pub fn cols(&self) -> usize {
+        self.sq.len()
+    }
+
+    /// Rows added so far.
+    pub fn tokens(&self) -> usize {
+        self.tokens
+    }
+
+    /// `||X_j||_2`, as [`InputStats::col_norms`] gives it.
+    pub fn col_norms(&self) -> Vec<f32> {
+        self.sq
+            .iter()
+            .map(|&v| crate::math::sqrtf(v as f32))
+            .collect()
+    }
+}
+
 /// FISTAPruner's `G = Σ x* x*ᵀ` (as an [`InputStats`] of the corrected inputs) and
 /// `C = Σ x x*ᵀ`.
 #[derive(Debug, Clone, PartialEq)]
@@ -199,6 +249,12 @@ mod tests {
                 assert!((c.cross()[i * cols + j] - naive(&x, &y)).abs() < 1e-5 * scale);
                 assert!((c.star.gram()[i * cols + j] - naive(&y, &y)).abs() < 1e-5 * scale);
             }
+        }
+        let mut diag = ChannelNorms::new(cols);
+        diag.add(&x[..10 * cols], 10);
+        diag.add(&x[10 * cols..], n - 10);
+        for (a, b) in diag.col_norms().iter().zip(h.col_norms()) {
+            assert!((a - b).abs() <= 1e-5 * b, "{a} vs {b}");
         }
         let norms = h.col_norms();
         let want: f64 = (0..n).map(|t| (x[t * cols + 5] as f64).powi(2)).sum();

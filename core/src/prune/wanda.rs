@@ -4,23 +4,21 @@
 //! row (N:M: of each group of M in a row). No weight update.
 
 use super::pattern::{mask_per_row, Mask, Pattern};
-use super::stats::InputStats;
 use crate::{Error, Result};
 use alloc::format;
 use alloc::vec::Vec;
 
-/// `S_ij = |W_ij| ||X_j||_2` for `w` (`rows x cols`).
-pub fn scores(w: &[f32], rows: usize, cols: usize, stats: &InputStats) -> Result<Vec<f32>> {
-    if stats.cols() != cols || w.len() != rows * cols {
+/// `S_ij = |W_ij| ||X_j||_2` for `w` (`rows x cols`) and the input channels' norms.
+pub fn scores(w: &[f32], rows: usize, cols: usize, norms: &[f32]) -> Result<Vec<f32>> {
+    if norms.len() != cols || w.len() != rows * cols {
         return Err(Error::invalid(format!(
-            "Wanda scores of a {rows}x{cols} matrix ({} values) from statistics of {} inputs",
+            "Wanda scores of a {rows}x{cols} matrix ({} values) from norms of {} inputs",
             w.len(),
-            stats.cols()
+            norms.len()
         )));
     }
-    let norms = stats.col_norms();
     Ok(w.chunks_exact(cols)
-        .flat_map(|row| row.iter().zip(&norms).map(|(v, n)| v.abs() * n))
+        .flat_map(|row| row.iter().zip(norms).map(|(v, n)| v.abs() * n))
         .collect())
 }
 
@@ -29,10 +27,10 @@ pub fn prune(
     w: &mut [f32],
     rows: usize,
     cols: usize,
-    stats: &InputStats,
+    norms: &[f32],
     pattern: Pattern,
 ) -> Result<Mask> {
-    let s = scores(w, rows, cols, stats)?;
+    let s = scores(w, rows, cols, norms)?;
     let mask = mask_per_row(&s, rows, cols, pattern)?;
     mask.apply(w);
     Ok(mask)
@@ -45,20 +43,22 @@ mod tests {
     #[test]
     fn input_norms_reorder_the_magnitudes() {
         // Column norms 3 and 1 (x rows (3, 0), (0, 1)... as two tokens).
-        let mut stats = InputStats::new(2);
+        let mut stats = crate::prune::stats::ChannelNorms::new(2);
         stats.add(&[3.0, 0.0, 0.0, 1.0], 2);
+        let norms = stats.col_norms();
+        assert_eq!(norms, [3.0, 1.0]);
         // |W| favours column 1 in row 0, but 1.0 * 3 > 2.0 * 1: column 1 goes.
         let mut w = [1.0, -2.0, -4.0, 5.0];
-        assert_eq!(scores(&w, 2, 2, &stats).unwrap(), [3.0, 2.0, 12.0, 5.0]);
+        assert_eq!(scores(&w, 2, 2, &norms).unwrap(), [3.0, 2.0, 12.0, 5.0]);
         prune(
             &mut w,
             2,
             2,
-            &stats,
+            &norms,
             Pattern::Unstructured { sparsity: 0.5 },
         )
         .unwrap();
         assert_eq!(w, [1.0, 0.0, -4.0, 0.0]);
-        assert!(scores(&w, 1, 4, &stats).is_err());
+        assert!(scores(&w, 1, 4, &norms).is_err());
     }
 }
