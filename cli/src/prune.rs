@@ -412,6 +412,16 @@ fn report_json(r: &PruneReport, spec: &PruneSpec, out: &Path, seconds: f64, sour
         ("out", Json::from(out.display().to_string())),
         ("method", Json::from(spec.method.name())),
         ("pattern", Json::from(spec.pattern.describe())),
+        (
+            "owl",
+            match &spec.owl {
+                Some(o) => Json::object(vec![
+                    ("m", Json::from(o.m)),
+                    ("lambda", Json::from(o.lambda)),
+                ]),
+                None => Json::Null,
+            },
+        ),
         ("mode", Json::from(spec.mode.name())),
         ("calibration", Json::from(source)),
         (

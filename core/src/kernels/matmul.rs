@@ -271,7 +271,7 @@ fn gemm_tile(x: &[f32], n: usize, cols: usize, tile: &[f32], out: &mut [f32]) {
 /// consecutive weight rows starting at `r0`. `out` holds the chunk's outputs transposed,
 /// `out[i * n + t] = y[t][r0 + i]`, so that every chunk owns one contiguous slice; `scratch` is a
 /// buffer reused across the chunks one worker runs.
-fn for_each_row_chunk<F>(rows: usize, n: usize, y: &mut [f32], chunk: F) -> Result<()>
+pub(crate) fn for_each_row_chunk<F>(rows: usize, n: usize, y: &mut [f32], chunk: F) -> Result<()>
 where
     F: Fn(&mut Vec<f32>, usize, &mut [f32]) -> Result<()> + Sync + Send,
 {

@@ -121,14 +121,13 @@ pub fn layer_patterns(sparsities: &[f64], pattern: Pattern) -> Vec<Pattern> {
                 .iter()
                 .map(|&s| (s * m as f64).clamp(1.0, (m - 1) as f64))
                 .collect();
-            let mut ns: Vec<usize> = want.iter().map(|&v| v.floor() as usize).collect();
+            // `want` is at least 1, so truncation is the floor.
+            let mut ns: Vec<usize> = want.iter().map(|&v| v as usize).collect();
+            let frac: Vec<f64> = want.iter().zip(&ns).map(|(&v, &k)| v - k as f64).collect();
             let total = n * sparsities.len();
             let mut order: Vec<usize> = (0..want.len()).collect();
             // Largest fractional part first; ties to the lower layer.
-            order.sort_by(|&a, &b| {
-                let (fa, fb) = (want[a] - want[a].floor(), want[b] - want[b].floor());
-                fb.total_cmp(&fa).then(a.cmp(&b))
-            });
+            order.sort_by(|&a, &b| frac[b].total_cmp(&frac[a]).then(a.cmp(&b)));
             let mut have: usize = ns.iter().sum();
             for &l in order.iter().cycle().take(2 * order.len()) {
                 if have >= total {

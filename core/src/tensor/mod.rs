@@ -185,3 +185,4 @@ impl<'a> WeightView<'a> {
 
 pub mod float;
 pub mod quant;
+pub mod sparse;
