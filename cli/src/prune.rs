@@ -200,10 +200,13 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
         },
     };
     pipeline::validate(&model, &windows.windows, &spec).map_err(|e| usage_err(e.to_string()))?;
-    let keys = run_keys(
-        &spec,
-        settings(&spec, &windows.source, nsamples, seqlen, seed, model_path),
-    );
+    let keys = spec.run_keys(&calibration(
+        &windows.source,
+        nsamples,
+        seqlen,
+        seed,
+        model_path,
+    ));
 
     let start = Instant::now();
     let mut bar = Bar::new("prune");
@@ -332,42 +335,15 @@ fn layer_range(s: &str) -> Result<std::ops::Range<usize>, Failure> {
     Ok(a.parse().map_err(|_| bad())?..b.parse().map_err(|_| bad())?)
 }
 
-/// The run's settings, identical for every shard of one run (the layer range is not in it).
-fn settings(
-    spec: &PruneSpec,
-    source: &str,
-    n: usize,
-    len: usize,
-    seed: u64,
-    model: &Path,
-) -> String {
+/// What the calibration was, for the run's settings key (identical for every shard of one run).
+fn calibration(source: &str, n: usize, len: usize, seed: u64, model: &Path) -> String {
     format!(
-        "method={:?} pattern={} owl={:?} mode={} calib={source} nsamples={n} seqlen={len} seed={seed} model={}",
-        spec.method,
-        spec.pattern.describe(),
-        spec.owl,
-        spec.mode.name(),
-        model.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+        "calib={source} nsamples={n} seqlen={len} seed={seed} model={}",
+        model
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default()
     )
-}
-
-/// The `llmcore.prune.*` keys of a run: what every shard carries and the pruned model keeps.
-fn run_keys(spec: &PruneSpec, settings: String) -> Vec<(String, Value)> {
-    vec![
-        (
-            "llmcore.prune.method".into(),
-            Value::String(spec.method.name().into()),
-        ),
-        (
-            "llmcore.prune.pattern".into(),
-            Value::String(spec.pattern.describe()),
-        ),
-        (
-            "llmcore.prune.sparsity".into(),
-            Value::F32(spec.pattern.sparsity() as f32),
-        ),
-        ("llmcore.prune.settings".into(), Value::String(settings)),
-    ]
 }
 
 fn save_model(

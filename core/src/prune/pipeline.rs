@@ -24,6 +24,7 @@ use super::owl::{self, OwlParams};
 use super::pattern::Pattern;
 use super::stats::{ChannelNorms, CrossStats, InputStats};
 use super::wanda;
+use crate::io::Value;
 use crate::model::{
     KvCache, KvType, Linear, LinearInput, Mask, Matrix, Model, Numerics, Observer, OwnedWeight,
 };
@@ -73,6 +74,35 @@ impl PruneSpec {
             layers: 0..model.config.n_layer,
             owl: None,
         }
+    }
+
+    /// The `llmcore.prune.*` metadata of a run, which every shard carries and the pruned model
+    /// keeps: method, pattern, target sparsity, and the settings (method, pattern, OWL, mode and
+    /// `calibration`, a description of the calibration windows; not the layer range, so the
+    /// shards of one run agree).
+    pub fn run_keys(&self, calibration: &str) -> Vec<(String, Value)> {
+        let settings = format!(
+            "method={:?} pattern={} owl={:?} mode={} {calibration}",
+            self.method,
+            self.pattern.describe(),
+            self.owl,
+            self.mode.name()
+        );
+        vec![
+            (
+                "llmcore.prune.method".into(),
+                Value::String(self.method.name().into()),
+            ),
+            (
+                "llmcore.prune.pattern".into(),
+                Value::String(self.pattern.describe()),
+            ),
+            (
+                "llmcore.prune.sparsity".into(),
+                Value::F32(self.pattern.sparsity() as f32),
+            ),
+            ("llmcore.prune.settings".into(), Value::String(settings)),
+        ]
     }
 
     /// Whether the run reads calibration windows (the method's statistics or OWL's scores).
