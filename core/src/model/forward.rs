@@ -125,7 +125,15 @@ fn project(
 ) -> Result<()> {
     let mut quantized: Option<(crate::tensor::GgmlType, QuantizedRows)> = None;
     for (m, y) in outputs.iter_mut() {
-        let w = m.view(file);
+        let m: &Matrix = m;
+        let w = match (m, m.dense_view(file)) {
+            (_, Some(w)) => w,
+            (Matrix::Sparse(s), None) => {
+                s.matmul(x, n, y)?;
+                continue;
+            }
+            _ => unreachable!("only sparse matrices have no dense view"),
+        };
         match numerics {
             Numerics::Exact => matmul_exact(&w, x, n, y)?,
             Numerics::Fast => {

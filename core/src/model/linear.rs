@@ -10,6 +10,7 @@
 use super::weights::WeightRef;
 use crate::io::gguf::GgufFile;
 use crate::tensor::quant::dequantize_row;
+use crate::tensor::sparse::SparseMatrix;
 use crate::tensor::{GgmlType, WeightView};
 use crate::{Error, Result};
 use alloc::format;
@@ -169,6 +170,8 @@ pub enum Matrix {
     Mapped(WeightRef),
     /// A matrix the model owns (e.g. pruned weights, dense while pruning).
     Owned(OwnedWeight),
+    /// A pruned matrix in a sparse format (only the kept weights stored).
+    Sparse(SparseMatrix),
 }
 
 impl Matrix {
@@ -177,6 +180,7 @@ impl Matrix {
         match self {
             Matrix::Mapped(w) => w.rows(),
             Matrix::Owned(w) => w.rows,
+            Matrix::Sparse(w) => w.rows(),
         }
     }
 
@@ -185,20 +189,29 @@ impl Matrix {
         match self {
             Matrix::Mapped(w) => w.cols(),
             Matrix::Owned(w) => w.cols,
+            Matrix::Sparse(w) => w.cols(),
         }
     }
 
-    /// The matrix as a dense weight view (`file` is the model's file, read by mapped weights).
-    pub fn view<'a>(&'a self, file: &'a GgufFile) -> WeightView<'a> {
+    /// The matrix as a dense weight view (`file` is the model's file, read by mapped weights);
+    /// `None` for a sparse one.
+    pub fn dense_view<'a>(&'a self, file: &'a GgufFile) -> Option<WeightView<'a>> {
         match self {
-            Matrix::Mapped(w) => w.view(file),
-            Matrix::Owned(w) => w.view(),
+            Matrix::Mapped(w) => Some(w.view(file)),
+            Matrix::Owned(w) => Some(w.view()),
+            Matrix::Sparse(_) => None,
         }
     }
 
     /// The matrix decoded to f32, row-major `rows x cols`.
     pub fn to_f32(&self, file: &GgufFile) -> Result<Vec<f32>> {
-        let view = self.view(file);
+        let view = match self.dense_view(file) {
+            Some(v) => v,
+            None => match self {
+                Matrix::Sparse(s) => return Ok(s.to_f32()),
+                _ => unreachable!("only sparse matrices have no dense view"),
+            },
+        };
         let mut out = vec![0.0f32; view.rows * view.cols];
         for (r, dst) in out.chunks_exact_mut(view.cols).enumerate() {
             dequantize_row(view.ty, view.row(r), dst)?;

@@ -16,6 +16,7 @@ pub mod sampling;
 #[cfg(feature = "std")]
 pub mod save;
 pub mod session;
+mod sparsify;
 pub mod weights;
 
 pub use config::{Arch, ModelConfig};

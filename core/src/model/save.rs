@@ -65,16 +65,23 @@ impl Model {
 
     /// The type operator `op` of `layer` is written as.
     fn linear_type(&self, layer: usize, op: Linear, ty: WeightType) -> Result<GgmlType> {
-        let view = self.linear(layer, op)?.view(&self.file);
-        let target = match ty {
-            WeightType::Keep => return Ok(view.ty),
-            WeightType::As(t) => t,
+        let m = self.linear(layer, op)?;
+        let target = match (ty, m.dense_view(&self.file)) {
+            (WeightType::Keep, Some(view)) => return Ok(view.ty),
+            (WeightType::Keep, None) => {
+                return Err(Error::Unsupported(format!(
+                    "saving the sparse blk.{layer}.{}.weight as it is: GGUF has no sparse type; \
+                     choose a dense weight type",
+                    op.gguf_name()
+                )))
+            }
+            (WeightType::As(t), _) => t,
         };
-        if target.bytes_for(view.cols as u64).is_none() || file_type(target).is_none() {
+        if target.bytes_for(m.cols() as u64).is_none() || file_type(target).is_none() {
             return Err(Error::Unsupported(format!(
                 "saving blk.{layer}.{}.weight ({} columns) as {}",
                 op.gguf_name(),
-                view.cols,
+                m.cols(),
                 target.name()
             )));
         }
@@ -83,16 +90,25 @@ impl Model {
 
     /// The bytes of operator `op` of `layer` encoded as `target` (borrowed when it already is).
     fn encode_linear(&self, layer: usize, op: Linear, target: GgmlType) -> Result<Cow<'_, [u8]>> {
-        let view = self.linear(layer, op)?.view(&self.file);
-        if target == view.ty {
-            return Ok(Cow::Borrowed(view.data));
-        }
-        let rb = view.cols / target.block_size() * target.type_size();
-        let mut out = vec![0u8; rb * view.rows];
-        let mut row = vec![0.0f32; view.cols];
-        for (r, dst) in out.chunks_exact_mut(rb).enumerate() {
-            dequantize_row(view.ty, view.row(r), &mut row)?;
-            encode_weight_row(target, &row, dst)?;
+        let m = self.linear(layer, op)?;
+        let (rows, cols) = (m.rows(), m.cols());
+        let rb = cols / target.block_size() * target.type_size();
+        let mut out = vec![0u8; rb * rows];
+        match m.dense_view(&self.file) {
+            Some(view) if view.ty == target => return Ok(Cow::Borrowed(view.data)),
+            Some(view) => {
+                let mut row = vec![0.0f32; cols];
+                for (r, dst) in out.chunks_exact_mut(rb).enumerate() {
+                    dequantize_row(view.ty, view.row(r), &mut row)?;
+                    encode_weight_row(target, &row, dst)?;
+                }
+            }
+            None => {
+                let dense = m.to_f32(&self.file)?;
+                for (src, dst) in dense.chunks_exact(cols).zip(out.chunks_exact_mut(rb)) {
+                    encode_weight_row(target, src, dst)?;
+                }
+            }
         }
         Ok(Cow::Owned(out))
     }
