@@ -4,16 +4,33 @@
 //! (`LLMCORE_SIMD` caps it) (run through scripts/bench-runtime.sh, which measures llama.cpp in
 //! the same run).
 //!
-//! `cargo bench --bench runtime -- [MODEL.gguf ...]` (default: SmolLM2); `--threads N`.
+//! `cargo bench --bench runtime -- [MODEL.gguf[@KIND] ...]` (default: SmolLM2); `--threads N`.
+//! `MODEL@KIND` runs a pruned model with its linear weights re-stored in the sparse format KIND
+//! (`2:4-q4`, `unstructured-q8`, ...; see `llmcore::tensor::sparse`).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use llmcore::model::{LogitRows, Model, Numerics, Session};
 use llmcore::tensor::quant::simd_level;
+use llmcore::tensor::sparse::SparseKind;
 
-fn bench(path: &str, reps: usize) {
-    let model = Arc::new(Model::open(path).unwrap_or_else(|e| panic!("{path}: {e}")));
+fn bench(arg: &str, reps: usize) {
+    let (path, kind) = match arg.rsplit_once('@') {
+        Some((p, k)) => (
+            p,
+            Some(SparseKind::parse(k).unwrap_or_else(|e| panic!("{arg}: {e}"))),
+        ),
+        None => (arg, None),
+    };
+    let mut model = Model::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    if let Some(k) = kind {
+        model
+            .to_sparse(k, &mut |_, _| {})
+            .unwrap_or_else(|e| panic!("{arg}: {e}"));
+    }
+    let weight_bytes = model.linear_bytes().unwrap();
+    let model = Arc::new(model);
     let vocab = model.config.vocab_size as u32;
     // Deterministic pseudo-random token ids (the content does not change the cost).
     let prompt: Vec<u32> = (0..512u32)
@@ -39,7 +56,8 @@ fn bench(path: &str, reps: usize) {
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     println!(
-        "{{\"model\":\"{path}\",\"threads\":{},\"simd\":\"{}\",\"prefill_tokens_per_s\":{:.2},\"decode_tokens_per_s\":{:.2},\"reps\":{reps}}}",
+        "{{\"model\":\"{path}\",\"sparse\":\"{}\",\"linear_weight_bytes\":{weight_bytes},\"threads\":{},\"simd\":\"{}\",\"prefill_tokens_per_s\":{:.2},\"decode_tokens_per_s\":{:.2},\"reps\":{reps}}}",
+        kind.map(|k| k.name()).unwrap_or_else(|| "none".into()),
         rayon::current_num_threads(),
         simd_level(),
         mean(&pp),

@@ -3,7 +3,7 @@
 # bench/prune/ (committed), and a run whose file exists is skipped, so the script can be stopped
 # at any point and started again (on another day, another machine) to finish the table.
 #
-#   scripts/bench-prune.sh [main|calib|all]      (default all; THREADS=2; NICE=10)
+#   scripts/bench-prune.sh [main|calib|sparse|all]   (default all; THREADS=2; NICE=10)
 #   scripts/bench-prune.sh table                 the tables and the plot from what is there
 #
 # main  (SmolLM2-135M, ../shared/ASSETS.md's splits): calibration 64 windows x 512 tokens from
@@ -16,6 +16,11 @@
 #       Persuasion); Wanda at 50%, 2:4 and 70% (seeds 0 and 1) and SparseGPT at 2:4 (seed 0),
 #       calibrated on Austen, Shakespeare, KJV, the Python docs, random tokens and text the model
 #       generated itself (seeds: the first 2 tokens of 500 paragraphs of all English corpora).
+# sparse (the sparse kernels, same run): decode and prefill tokens/s (cargo bench --bench
+#       runtime) of the Wanda 50% and 2:4 models in each sparse format (unstructured-/2:4- with
+#       q4, q8 and f16 values) against dense Q4_1 (the original model) and dense f16 (the pruned
+#       model as written), and the perplexity of each format on the held-out slice (the cost of
+#       quantizing the kept values).
 #
 # The pruned models are written as f16 (exact zeros) to $WORK (default ~/.cache/llmcore/bench-
 # prune) and removed once scored. Each result records the date, the CPU, the SIMD level and the
@@ -30,7 +35,9 @@ A=${LLMCORE_ASSETS:-assets}/corpora
 WORK=${WORK:-$HOME/.cache/llmcore/bench-prune}
 OUT=bench/prune
 BIN=target/release/llmcore
-mkdir -p "$WORK" "$OUT/main" "$OUT/calib"
+mkdir -p "$WORK" "$OUT/main" "$OUT/calib" "$OUT/sparse"
+# The Wanda 50% and 2:4 models stay for the sparse section.
+KEEP="wanda-50 wanda-2-4"
 
 if [ "$WHAT" = table ]; then
 	exec python3 scripts/bench_prune_table.py "$OUT"
@@ -87,7 +94,10 @@ pruned() {
 	pj=$(llm prune --model "$MODEL" "$@" --calib "$calib" --nsamples "$n" --seqlen 512 \
 		--seed "$seed" --format f16 --out "$model" --force --json)
 	qj=$(ppl "$model" "$heldout" "$evalw")
-	rm -f "$model"
+	case " ${KEEP:-} " in
+	*" $name "*) ;;
+	*) rm -f "$model" ;;
+	esac
 	python3 - "$pj" "$qj" <<'PY'
 import json, sys
 p, q = json.loads(sys.argv[1]), json.loads(sys.argv[2])
@@ -131,6 +141,33 @@ if [ "$WHAT" = main ] || [ "$WHAT" = all ]; then
 		# shellcheck disable=SC2046
 		result "$OUT/main/$m-$pat.json" pruned "$m-$pat" 64 32 "file:$indomain" 0 \
 			$(method_args "$m") $(pattern_args "$pat")
+	done
+fi
+
+if [ "$WHAT" = sparse ] || [ "$WHAT" = all ]; then
+	cargo build --release --bench runtime >/dev/null 2>&1 || cargo bench --bench runtime --no-run
+	speed() { nice -n "$NICE" cargo bench --bench runtime -- --threads "$THREADS" "$1" 2>/dev/null | grep '^{'; }
+	sparse_run() {
+		local model=$1 kind=$2 s q
+		s=$(speed "$model${kind:+@$kind}")
+		q=$(llm perplexity --model "$model" --text "$heldout" --ctx 512 --max-windows 32 --exact \
+			${kind:+--sparse "$kind"} --json)
+		python3 -c 'import json,sys; s,q=json.loads(sys.argv[1]),json.loads(sys.argv[2]); s["ppl"]=q["ppl"]; print(json.dumps(s))' "$s" "$q"
+	}
+	result "$OUT/sparse/dense-q4_1.json" sparse_run "$MODEL" ""
+	for pm in wanda:50:unstructured wanda:2-4:2:4; do
+		IFS=: read -r m pat structure extra <<<"$pm"
+		[ -n "${extra:-}" ] && structure=$structure:$extra
+		model=$WORK/$m-$pat.gguf
+		if [ ! -s "$model" ]; then
+			# shellcheck disable=SC2046
+			llm prune --model "$MODEL" $(method_args "$m") $(pattern_args "$pat") --calib "file:$indomain" \
+				--nsamples 64 --seqlen 512 --seed 0 --format f16 --out "$model" --force --json >/dev/null
+		fi
+		result "$OUT/sparse/$m-$pat-dense-f16.json" sparse_run "$model" ""
+		for values in q4 q8 f16; do
+			result "$OUT/sparse/$m-$pat-${structure/:/-}-$values.json" sparse_run "$model" "$structure-$values"
+		done
 	done
 fi
 

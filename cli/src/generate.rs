@@ -2,7 +2,8 @@
 
 use crate::args::{opt, path, switch, Flag, Parsed};
 use crate::kv;
-use crate::output::{load_model, note, parse, usage_err, write_stdout};
+use crate::output::{note, parse, usage_err, write_stdout};
+use crate::sparse;
 use crate::Failure;
 use llmcore::io::json::Json;
 use llmcore::model::generate::{generate, GenerateParams};
@@ -47,6 +48,7 @@ const FLAGS: &[Flag] = &[
         "use the exact f32 path instead of the quantized fast path",
     ),
     kv::FLAG,
+    sparse::FLAG,
 ];
 
 /// The sampler set by `--temperature`, `--top-k`, `--top-p`, `--repeat-penalty` and `--seed`,
@@ -89,7 +91,8 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
     params
         .validate_named(&flag_name)
         .map_err(|e| usage_err(e.to_string()))?;
-    let model = load_model(p.required_path("--model").map_err(usage_err)?)?;
+    let sparse_kind = sparse::kind(&p)?;
+    let model = sparse::load(p.required_path("--model").map_err(usage_err)?, sparse_kind)?;
     let prompt_text = p.required("--prompt").map_err(usage_err)?;
     let tok = model.tokenizer();
     let text = if p.flag("--chat") {

@@ -10,6 +10,7 @@ mod perplexity;
 mod progress;
 mod prune;
 mod schedule;
+mod sparse;
 mod tokenize;
 
 use std::ffi::OsString;
@@ -38,7 +39,7 @@ commands:
   tokenize    text to token ids
   generate    generate text from a prompt
   perplexity  perplexity of a text file
-  prune       prune a model with a calibration set (magnitude, Wanda, SparseGPT); prune merge: assemble shards
+  prune       prune a model with a calibration set (magnitude, Wanda, SparseGPT, FISTA; OWL); prune merge: assemble shards
   schedule    recomputation schedule for pipeline-parallel training (Lynx)
 ";
 

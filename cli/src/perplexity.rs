@@ -2,8 +2,9 @@
 
 use crate::args::{opt, path, switch, Flag};
 use crate::kv;
-use crate::output::{emit, load_model, parse, usage_err};
+use crate::output::{emit, parse, usage_err};
 use crate::progress::Progress;
+use crate::sparse;
 use crate::Failure;
 use llmcore::io::json::Json;
 use llmcore::model::perplexity::{perplexity, PerplexityParams, ScoreMode};
@@ -18,6 +19,7 @@ const FLAGS: &[Flag] = &[
     opt("--score", "half|all", "score the second half of each window (llama.cpp) or all but the first token (default half)"),
     switch("--exact", "use the exact f32 path instead of the quantized fast path"),
     kv::FLAG,
+    sparse::FLAG,
 ];
 
 pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
@@ -49,7 +51,8 @@ pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
         numerics,
         kv_type: kv::kv_type(&p, numerics)?,
     };
-    let model = load_model(p.required_path("--model").map_err(usage_err)?)?;
+    let sparse_kind = sparse::kind(&p)?;
+    let model = sparse::load(p.required_path("--model").map_err(usage_err)?, sparse_kind)?;
     let path = p.required_path("--text").map_err(usage_err)?;
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
