@@ -79,16 +79,29 @@ fn sparse_storage_computes_what_its_values_say() {
 }
 
 #[test]
-fn a_sparse_model_stays_batch_invariant() {
+fn a_sparse_model_stays_batch_invariant_on_both_paths() {
     let m = Arc::new(sparse("2:4-q4"));
     let vocab = m.config.vocab_size;
-    let mut batch = Session::new(m.clone(), 16, Numerics::Exact).unwrap();
-    let all = batch.eval(&TOKENS, LogitRows::All).unwrap();
-    let mut single = Session::new(m, 16, Numerics::Exact).unwrap();
-    for (i, &t) in TOKENS.iter().enumerate() {
-        let one = single.eval(&[t], LogitRows::Last).unwrap();
-        assert!(one == all[i * vocab..(i + 1) * vocab], "token {i} differs");
+    let mut per_path = Vec::new();
+    for numerics in [Numerics::Exact, Numerics::Fast] {
+        let mut batch = Session::new(m.clone(), 16, numerics).unwrap();
+        let all = batch.eval(&TOKENS, LogitRows::All).unwrap();
+        let mut single = Session::new(m.clone(), 16, numerics).unwrap();
+        for (i, &t) in TOKENS.iter().enumerate() {
+            let one = single.eval(&[t], LogitRows::Last).unwrap();
+            assert!(
+                one == all[i * vocab..(i + 1) * vocab],
+                "{numerics:?}: token {i} differs"
+            );
+        }
+        per_path.push(all);
     }
+    // The fast path's 8-bit activations move the logits (6.9e-2 measured on this heavily
+    // damaged magnitude-pruned model); the kernel itself is checked against an exact integer
+    // reference in tensor::sparse's tests.
+    let r = rel(&per_path[1], &per_path[0]);
+    eprintln!("fast vs exact path on 2:4-q4: {r:.2e}");
+    assert!(r < 0.15, "{r}");
 }
 
 #[test]

@@ -129,7 +129,10 @@ fn project(
         let w = match (m, m.dense_view(file)) {
             (_, Some(w)) => w,
             (Matrix::Sparse(s), None) => {
-                s.matmul(x, n, y)?;
+                match numerics {
+                    Numerics::Exact => s.matmul(x, n, y)?,
+                    Numerics::Fast => s.matmul_fast(x, n, y)?,
+                }
                 continue;
             }
             _ => unreachable!("only sparse matrices have no dense view"),

@@ -44,6 +44,18 @@
 //! keep 4 of every 8 columns (2:4 and 4:8) with all three value types; the other structures
 //! (unstructured, 1:4, 3:4, 1:8, ...) run the portable kernel at every level.
 //!
+//! [`SparseMatrix::matmul_fast`] is the 8-bit activation path for Q8 and Q4 values (F16 values
+//! keep f32 activations: it is `matmul` for them). Each activation row is quantized once to
+//! ggml Q8_0 blocks of 32 columns (the activation quantizer of the dense fast path; a last
+//! partial block as if padded with zeros). A row's kept values are then cut into segments, the
+//! maximal runs that share one weight block and one activation block (for 2:4 and 4:8 a weight
+//! block of 32 kept values spans 64 columns, i.e. two segments of 16), each summed exactly in
+//! integers, `s = Σ q_w q_x`, and scaled by the block scales `d_w d_x`. The portable kernel
+//! ([`portable::dot_q8`], every structure) adds the f32 terms `(d_w d_x) s` to one running sum in
+//! column order; the AVX2 kernel (2:4 and 4:8) adds them lane-wise with FMA and reduces the lanes
+//! at the end (its module states the order). Both orders depend only on the row's layout, so the
+//! fast path is batch-invariant like `matmul`, and the levels differ only in f32 rounding.
+//!
 //! Rows are split into chunks by the dense kernels' own split
 //! ([`crate::kernels::matmul`]), run on the current rayon pool under `std`; inside a chunk the
 //! tokens are swept in tiles of [`TOKEN_TILE`], all rows of the chunk
@@ -51,11 +63,14 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx2_q8;
 mod portable;
 
 use crate::kernels::matmul::for_each_row_chunk;
 use crate::tensor::float::f32_to_f16_bytes;
-use crate::tensor::quant::{cpu_simd_level, q4_0, q8_0, simd_level, SimdLevel};
+use crate::tensor::quant::{cpu_simd_level, q4_0, q8_0, quantize_row, simd_level, SimdLevel};
+use crate::tensor::GgmlType;
 use crate::{Error, Result};
 use alloc::{format, string::String, vec, vec::Vec};
 
@@ -549,6 +564,85 @@ impl SparseMatrix {
     /// [`SparseMatrix::matmul`] with the kernel of `level` (for tests and benches comparing
     /// levels); [`Error::Unsupported`] for a level above [`cpu_simd_level`].
     pub fn matmul_at(&self, level: SimdLevel, x: &[f32], n: usize, y: &mut [f32]) -> Result<()> {
+        if !self.check_product(level, x, n, y)? {
+            return Ok(());
+        }
+        let cols = self.cols;
+        let dot = row_kernel(level, self.kind);
+        let values = self.kind.values;
+        self.for_each_output(n, y, |mask, vals, t| {
+            dot(values, mask, vals, &x[t * cols..(t + 1) * cols])
+        })
+    }
+
+    /// The fast path: `y[t][r] = Σ_k q(x[t])[k] W[r][k]` with each activation row quantized
+    /// once to ggml Q8_0 blocks of 32 columns (`q(x)` the dequantized blocks; a last partial
+    /// block is quantized as if padded with zeros) and integer products per segment (the kept
+    /// values of one weight block inside one activation block): see the module documentation
+    /// for the accumulation order and the batch invariance. F16 values keep f32 activations (as
+    /// dense F16 weights do in [`crate::kernels::matmul::matmul_fast`]): for them this is
+    /// [`SparseMatrix::matmul`].
+    pub fn matmul_fast(&self, x: &[f32], n: usize, y: &mut [f32]) -> Result<()> {
+        self.matmul_fast_at(simd_level(), x, n, y)
+    }
+
+    /// [`SparseMatrix::matmul_fast`] with the kernel of `level` (for tests and benches comparing
+    /// levels); [`Error::Unsupported`] for a level above [`cpu_simd_level`].
+    pub fn matmul_fast_at(
+        &self,
+        level: SimdLevel,
+        x: &[f32],
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
+        if self.kind.values == Values::F16 {
+            return self.matmul_at(level, x, n, y);
+        }
+        if !self.check_product(level, x, n, y)? {
+            return Ok(());
+        }
+        let cols = self.cols;
+        let (dot, (code_len, scale_len)) = fast_row_kernel(level, self.kind, cols);
+        let row_bytes = cols.div_ceil(QK) * q8_0::BLOCK_BYTES;
+        let mut blocks = vec![0u8; n * row_bytes];
+        let mut codes = vec![0u8; n * code_len];
+        let mut scales = vec![0.0f32; n * scale_len];
+        let padded = cols.div_ceil(QK) * QK;
+        let mut pad = vec![0.0f32; if padded == cols { 0 } else { padded }];
+        for t in 0..n {
+            let src = &x[t * cols..(t + 1) * cols];
+            let src = if pad.is_empty() {
+                src
+            } else {
+                pad[..cols].copy_from_slice(src);
+                &pad
+            };
+            let dst = &mut blocks[t * row_bytes..(t + 1) * row_bytes];
+            quantize_row(GgmlType::Q8_0, src, dst)?;
+            #[cfg(target_arch = "x86_64")]
+            if code_len > 0 {
+                avx2_q8::pack(
+                    dst,
+                    cols,
+                    &mut codes[t * code_len..(t + 1) * code_len],
+                    &mut scales[t * scale_len..(t + 1) * scale_len],
+                );
+            }
+        }
+        let values = self.kind.values;
+        self.for_each_output(n, y, |mask, vals, t| {
+            let row = QuantRow {
+                blocks: &blocks[t * row_bytes..(t + 1) * row_bytes],
+                codes: &codes[t * code_len..(t + 1) * code_len],
+                scales: &scales[t * scale_len..(t + 1) * scale_len],
+            };
+            dot(values, mask, vals, &row, cols)
+        })
+    }
+
+    /// Checks a product's level and buffer lengths; `Ok(false)` when there is nothing to compute
+    /// (no rows or no tokens).
+    fn check_product(&self, level: SimdLevel, x: &[f32], n: usize, y: &[f32]) -> Result<bool> {
         if level > cpu_simd_level() {
             return Err(Error::Unsupported(format!(
                 "{level} kernels on a CPU whose level is {}",
@@ -568,20 +662,26 @@ impl SparseMatrix {
                 y.len()
             )));
         }
-        if rows == 0 || n == 0 {
-            return Ok(());
-        }
-        let dot = row_kernel(level, self.kind);
-        let values = self.kind.values;
-        // `out[i * n + t] = y[t][r0 + i]` for the chunk's rows `r0..`.
-        for_each_row_chunk(rows, n, y, |_, r0, out| {
-            let nr = out.len() / n;
+        Ok(rows > 0 && n > 0)
+    }
+
+    /// `y[t][r] = out(mask_r, values_r, t)` for every row `r` and token `t < n`, on the row
+    /// chunks of [`for_each_row_chunk`], tokens in tiles of [`TOKEN_TILE`].
+    fn for_each_output(
+        &self,
+        n: usize,
+        y: &mut [f32],
+        out: impl Fn(&[u8], &[u8], usize) -> f32 + Sync + Send,
+    ) -> Result<()> {
+        // `o[i * n + t] = y[t][r0 + i]` for the chunk's rows `r0..`.
+        for_each_row_chunk(self.rows, n, y, |_, r0, o| {
+            let nr = o.len() / n;
             for t0 in (0..n).step_by(TOKEN_TILE) {
                 let t1 = (t0 + TOKEN_TILE).min(n);
                 for i in 0..nr {
                     let (mask, vals) = self.row(r0 + i);
                     for t in t0..t1 {
-                        out[i * n + t] = dot(values, mask, vals, &x[t * cols..(t + 1) * cols]);
+                        o[i * n + t] = out(mask, vals, t);
                     }
                 }
             }
@@ -606,6 +706,39 @@ fn row_kernel(level: SimdLevel, kind: SparseKind) -> RowDot {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (level, kind);
     portable::dot
+}
+
+/// One activation row of the fast path.
+struct QuantRow<'a> {
+    /// The row as ggml Q8_0 blocks, `ceil(cols / 32)` of them (the last one quantized as if
+    /// padded with zeros).
+    blocks: &'a [u8],
+    /// The same codes repacked for the AVX2 kernel (`avx2_q8::pack`), or empty when the row's
+    /// kernel does not read them.
+    codes: &'a [u8],
+    /// The matching f32 activation scales (`avx2_q8::pack`), or empty likewise.
+    scales: &'a [f32],
+}
+
+/// A fast-path row kernel: `Σ_c W[c] q_x[c] d_x` of one weight row, given as its mask and
+/// value bytes (validated for Q8 or Q4 `values` and `cols` columns), with the activation row
+/// `x`.
+type RowDotQ8 = fn(values: Values, mask: &[u8], vals: &[u8], x: &QuantRow<'_>, cols: usize) -> f32;
+
+/// The fast-path row kernel of `level` for `kind` and the lengths of the packed codes and
+/// scales of [`QuantRow`] it reads for a row of `cols` activations: the AVX2 one for 2:4 and
+/// 4:8 at [`SimdLevel::Avx2`] and above (the caller has checked `level` against the CPU), the
+/// portable one (no packed values, `(0, 0)`) otherwise.
+fn fast_row_kernel(level: SimdLevel, kind: SparseKind, cols: usize) -> (RowDotQ8, (usize, usize)) {
+    #[cfg(target_arch = "x86_64")]
+    if level >= SimdLevel::Avx2 {
+        if let Some(f) = avx2_q8::kernel(kind) {
+            return (f, avx2_q8::packed_len(cols));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (level, kind, cols);
+    (portable::dot_q8, (0, 0))
 }
 
 /// The little-endian u32 at `b[off..off + 4]`.

@@ -1,7 +1,7 @@
 //! The portable row kernel (every CPU; the reference the AVX2 kernel is tested against) and the
 //! decoding of a row's kept values that [`super::SparseMatrix::to_f32`] shares with it.
 
-use super::{Values, QK};
+use super::{QuantRow, Values, QK};
 use half::f16;
 
 /// The columns of the set bits of a row mask (bit `c % 8` of byte `c / 8`), ascending.
@@ -113,5 +113,65 @@ pub(super) fn dot(values: Values, mask: &[u8], vals: &[u8], x: &[f32]) -> f32 {
         let s = q.iter().zip(cols).fold(0.0f32, |s, (q, c)| s + q * x[c]);
         acc += d * s;
     });
+    acc
+}
+
+/// Code `j` (`< 32`) of a Q8 or Q4 block: Q8 the i8 at byte `2 + j`, Q4 `nib - 8` with the
+/// nibble placement of [`decode_block`].
+#[inline(always)]
+fn code(values: Values, blk: &[u8], j: usize) -> i32 {
+    match values {
+        Values::Q4 => {
+            let b = blk[2 + j % (QK / 2)];
+            ((if j < QK / 2 { b } else { b >> 4 }) & 0x0F) as i32 - 8
+        }
+        _ => blk[2 + j] as i8 as i32,
+    }
+}
+
+/// The portable row kernel of the 8-bit activation path: `Σ (d_w d_x) s` over the row's
+/// segments in column order, where a segment is a maximal run of kept values that share their
+/// weight block (scale `d_w`) and their Q8_0 activation block (scale `d_x`, block `a` for
+/// columns `32 a .. 32 a + 32`), `s` is its exact i32 sum `Σ q_w q_x`, and
+/// each term is the f32 product `d_w d_x` times `s` (converted to f32), added to one running f32
+/// sum (no FMA). For 2:4 and 4:8 a weight block's 32 kept values span 64 columns, so every
+/// block is two segments of 16 values. `values` is Q8 or Q4 (whole blocks); `x.blocks` holds
+/// the activation row as Q8_0 blocks covering every kept column (`x.codes` and `x.scales` are
+/// not read). `_cols` (the row's columns, which the AVX2 kernel needs) is implied here by the
+/// mask.
+pub(super) fn dot_q8(
+    values: Values,
+    mask: &[u8],
+    vals: &[u8],
+    x: &QuantRow<'_>,
+    _cols: usize,
+) -> f32 {
+    let xq = x.blocks;
+    const AB: usize = crate::tensor::quant::q8_0::BLOCK_BYTES;
+    let mut acc = 0.0f32;
+    let mut cols = kept_columns(mask);
+    for blk in vals.chunks_exact(values.block_bytes()) {
+        let dw = f16_at(blk, 0);
+        // The open segment: its activation block and its integer sum.
+        let mut seg: Option<(usize, i32)> = None;
+        let mut flush = |a: usize, s: i32| acc += (dw * f16_at(xq, a * AB)) * s as f32;
+        for (j, c) in (0..QK).zip(&mut cols) {
+            let (a, p) = (
+                c / QK,
+                code(values, blk, j) * xq[c / QK * AB + 2 + c % QK] as i8 as i32,
+            );
+            seg = match seg {
+                Some((sa, s)) if sa == a => Some((a, s + p)),
+                Some((sa, s)) => {
+                    flush(sa, s);
+                    Some((a, p))
+                }
+                None => Some((a, p)),
+            };
+        }
+        if let Some((a, s)) = seg {
+            flush(a, s);
+        }
+    }
     acc
 }

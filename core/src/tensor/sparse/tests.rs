@@ -137,6 +137,62 @@ fn check_against_reference(
     Ok(())
 }
 
+/// The activation row `x` as the fast path sees it: quantized to Q8_0 blocks of 32 (a last
+/// partial block as if padded with zeros) and dequantized, `cols` values.
+fn q8_0_round_trip(x: &[f32]) -> Vec<f32> {
+    let padded = x.len().div_ceil(QK) * QK;
+    let mut src = x.to_vec();
+    src.resize(padded, 0.0);
+    let mut q = vec![0u8; padded / QK * q8_0::BLOCK_BYTES];
+    quantize_row(GgmlType::Q8_0, &src, &mut q).unwrap();
+    let mut back = vec![0.0f32; padded];
+    q8_0::dequantize(&q, &mut back);
+    back.truncate(x.len());
+    back
+}
+
+/// The Q8 and Q4 kinds (those whose fast path has 8-bit activations), by index `< 12`.
+fn quantized_kind(which: usize) -> SparseKind {
+    SparseKind {
+        structure: STRUCTURES[which / 2],
+        values: [Values::Q8, Values::Q4][which % 2],
+    }
+}
+
+/// `|y - y_ref| <= 1e-5 Σ_k |q(x)[t][k] W[r][k]|` against the f64 product of `to_f32()` with
+/// the dequantized Q8_0 activations `q(x)` ([`q8_0_round_trip`]). Every product `q_w d_w q_x
+/// d_x` is exact in f64, the integer segment sums are exact, so the kernels' only errors are
+/// the f32 roundings of `d_w d_x`, of its product with the sum and of the accumulation over at
+/// most ~100 segments (rows up to 2048 columns; lanes and FMA in the AVX2 kernel): below
+/// `(100 + 3) 2^-24 < 6.2e-6` of the magnitude.
+fn check_fast_against_reference(
+    m: &SparseMatrix,
+    x: &[f32],
+    n: usize,
+    y: &[f32],
+) -> core::result::Result<(), TestCaseError> {
+    let (rows, cols) = (m.rows(), m.cols());
+    let dense = m.to_f32();
+    for t in 0..n {
+        let xq = q8_0_round_trip(&x[t * cols..(t + 1) * cols]);
+        for r in 0..rows {
+            let (mut exact, mut mag) = (0.0f64, 0.0f64);
+            for k in 0..cols {
+                let p = xq[k] as f64 * dense[r * cols + k] as f64;
+                exact += p;
+                mag += p.abs();
+            }
+            let got = y[t * rows + r] as f64;
+            prop_assert!(
+                (got - exact).abs() <= 1e-5 * mag + 1e-30,
+                "{} {rows}x{cols} n={n}: fast y[{t}][{r}] = {got}, reference {exact} (magnitude {mag})",
+                m.kind()
+            );
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn kind_names_round_trip() {
     for which in 0..KINDS {
@@ -240,9 +296,16 @@ fn extra_zeros_and_empty_shapes() {
         let cols = cols_for(k.structure, 9);
         let m = SparseMatrix::encode(&vec![0.0; 3 * cols], 3, cols, k).unwrap();
         assert!(m.to_f32().iter().all(|v| *v == 0.0));
-        let mut y = vec![1.0f32; 2 * 3];
-        m.matmul(&vec![1.0; 2 * cols], 2, &mut y).unwrap();
-        assert!(y.iter().all(|v| *v == 0.0), "{k}");
+        for fast in [false, true] {
+            let mut y = vec![1.0f32; 2 * 3];
+            let x = vec![1.0; 2 * cols];
+            if fast {
+                m.matmul_fast(&x, 2, &mut y).unwrap();
+            } else {
+                m.matmul(&x, 2, &mut y).unwrap();
+            }
+            assert!(y.iter().all(|v| *v == 0.0), "{k} fast {fast}");
+        }
         for (rows, cols) in [(0, cols), (3, 0), (0, 0)] {
             let m = SparseMatrix::encode(&[], rows, cols, k).unwrap();
             let again = SparseMatrix::from_bytes(k, rows, cols, m.bytes().to_vec()).unwrap();
@@ -250,6 +313,9 @@ fn extra_zeros_and_empty_shapes() {
             let mut y = vec![7.0f32; 2 * rows];
             m.matmul(&vec![1.0; 2 * cols], 2, &mut y).unwrap();
             assert!(y.iter().all(|v| *v == 0.0), "{k} {rows}x{cols}");
+            let mut y = vec![7.0f32; 2 * rows];
+            m.matmul_fast(&vec![1.0; 2 * cols], 2, &mut y).unwrap();
+            assert!(y.iter().all(|v| *v == 0.0), "{k} {rows}x{cols} fast");
         }
     }
 }
@@ -262,6 +328,11 @@ fn matmul_checks_its_buffers() {
     assert!(m.matmul(&[0.0; 15], 2, &mut y).is_err());
     assert!(m.matmul(&[0.0; 16], 2, &mut y[..3]).is_err());
     assert!(m.matmul(&[0.0; 16], 2, &mut y).is_ok());
+    let k = SparseKind::parse("2:4-q4").unwrap();
+    let m = SparseMatrix::encode(&[0.0; 16], 2, 8, k).unwrap();
+    assert!(m.matmul_fast(&[0.0; 15], 2, &mut y).is_err());
+    assert!(m.matmul_fast(&[0.0; 16], 2, &mut y[..3]).is_err());
+    assert!(m.matmul_fast(&[0.0; 16], 2, &mut y).is_ok());
 }
 
 #[test]
@@ -438,6 +509,111 @@ proptest! {
             let x = activations(&mut rng, 2 * cols);
             let mut y = vec![0.0f32; 2 * rows];
             m.matmul(&x, 2, &mut y).unwrap();
+            m.matmul_fast(&x, 2, &mut y).unwrap();
+        }
+    }
+
+    /// `matmul_fast` at every level equals the f64 product of `to_f32()` with the dequantized
+    /// Q8_0 activations within the bound of [`check_fast_against_reference`], for every
+    /// structure with Q8 and Q4 values, n = 1, 3, 7, and rows with partial blocks (weight and
+    /// activation) and every 2:4 / 4:8 tail length.
+    #[test]
+    fn fast_matches_quantized_reference(seed in any::<u64>(), rows in 1usize..24, groups in 1usize..160, which in 0usize..12, ni in 0usize..3) {
+        let mut rng = Rng(seed | 1);
+        let k = quantized_kind(which);
+        let n = [1, 3, 7][ni];
+        let cols = cols_for(k.structure, groups);
+        let m = SparseMatrix::encode(&sparse_weights(&mut rng, rows, cols, k.structure, 0.5), rows, cols, k).unwrap();
+        let x = activations(&mut rng, n * cols);
+        for level in levels() {
+            let mut y = vec![0.0f32; n * rows];
+            m.matmul_fast_at(level, &x, n, &mut y).unwrap();
+            check_fast_against_reference(&m, &x, n, &y)?;
+        }
+    }
+
+    /// The AVX2 fast kernel (2:4 and 4:8, Q8 and Q4) agrees with the portable one within
+    /// `1e-5 Σ_k |q(x)[k] W[k]|` (same integer sums, f32 orders differ: each is within
+    /// `6.2e-6` of that magnitude of the exact value, and in practice far closer), on rows up to
+    /// 2048 columns with every tail length (0 to 60 columns); F16 values take `matmul`, whose
+    /// levels `avx2_matches_portable` compares.
+    #[test]
+    fn fast_avx2_matches_portable(seed in any::<u64>(), rows in 1usize..8, groups in 1usize..512, which in 0usize..4) {
+        if cpu_simd_level() < SimdLevel::Avx2 {
+            return Ok(());
+        }
+        let mut rng = Rng(seed | 1);
+        let k = quantized_kind(which);
+        let cols = cols_for(k.structure, groups);
+        let m = SparseMatrix::encode(&sparse_weights(&mut rng, rows, cols, k.structure, 1.0), rows, cols, k).unwrap();
+        let x = activations(&mut rng, cols);
+        let (mut yp, mut ya) = (vec![0.0f32; rows], vec![0.0f32; rows]);
+        m.matmul_fast_at(SimdLevel::Portable, &x, 1, &mut yp).unwrap();
+        m.matmul_fast_at(SimdLevel::Avx2, &x, 1, &mut ya).unwrap();
+        let (dense, xq) = (m.to_f32(), q8_0_round_trip(&x));
+        for r in 0..rows {
+            let mag: f32 = (0..cols).map(|c| (xq[c] * dense[r * cols + c]).abs()).sum();
+            prop_assert!((yp[r] - ya[r]).abs() <= 1e-5 * mag, "{k} {rows}x{cols} row {r}: portable {} avx2 {}", yp[r], ya[r]);
+        }
+    }
+
+    /// Each token's fast-path outputs are bit-identical computed alone (n = 1) and anywhere in
+    /// a batch (n up to 40: several token tiles, several row tasks), at every level and for
+    /// every kind (F16 values through `matmul`).
+    #[test]
+    fn fast_batch_invariance(seed in any::<u64>(), rows in 1usize..40, groups in 1usize..50, which in 0usize..KINDS, n in 2usize..40) {
+        let mut rng = Rng(seed | 1);
+        let k = kind(which);
+        let cols = cols_for(k.structure, groups);
+        let m = SparseMatrix::encode(&sparse_weights(&mut rng, rows, cols, k.structure, 1.0), rows, cols, k).unwrap();
+        let x = activations(&mut rng, n * cols);
+        for level in levels() {
+            let mut y = vec![0.0f32; n * rows];
+            m.matmul_fast_at(level, &x, n, &mut y).unwrap();
+            for t in 0..n {
+                let mut y1 = vec![0.0f32; rows];
+                m.matmul_fast_at(level, &x[t * cols..(t + 1) * cols], 1, &mut y1).unwrap();
+                let same = y1.iter().zip(&y[t * rows..(t + 1) * rows]).all(|(a, b)| a.to_bits() == b.to_bits());
+                prop_assert!(same, "{} {level} token {t} of {n}", k);
+            }
+        }
+    }
+
+    /// `matmul_fast` differs from the f32 `matmul` by at most the activation quantization's
+    /// effect `Σ_k |W[k]| |x[k] - q(x)[k]|` plus both kernels' rounding bounds (`1e-5` of each
+    /// magnitude); and that effect itself is below `0.57 / 127` of `Σ_k |W[k]| amax_b(k)` (half
+    /// a Q8_0 step plus the f16 rounding of the scale, `amax_b` the largest |x| of the
+    /// activation block of column `k`).
+    #[test]
+    fn fast_matches_f32_within_quantization(seed in any::<u64>(), rows in 1usize..16, groups in 1usize..100, which in 0usize..12) {
+        let mut rng = Rng(seed | 1);
+        let k = quantized_kind(which);
+        let cols = cols_for(k.structure, groups);
+        let m = SparseMatrix::encode(&sparse_weights(&mut rng, rows, cols, k.structure, 1.0), rows, cols, k).unwrap();
+        let x = activations(&mut rng, cols);
+        let (dense, xq) = (m.to_f32(), q8_0_round_trip(&x));
+        let amax: Vec<f32> = x.chunks(QK).flat_map(|b| {
+            let a = b.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+            core::iter::repeat_n(a, b.len())
+        }).collect();
+        for level in levels() {
+            let (mut yf, mut yq) = (vec![0.0f32; rows], vec![0.0f32; rows]);
+            m.matmul_at(level, &x, 1, &mut yf).unwrap();
+            m.matmul_fast_at(level, &x, 1, &mut yq).unwrap();
+            for r in 0..rows {
+                let w = &dense[r * cols..(r + 1) * cols];
+                let mut effect = 0.0f64;
+                let mut mags = 0.0f64;
+                let mut coarse = 0.0f64;
+                for c in 0..cols {
+                    effect += (w[c] as f64 * (x[c] as f64 - xq[c] as f64)).abs();
+                    mags += (w[c] as f64 * x[c] as f64).abs() + (w[c] as f64 * xq[c] as f64).abs();
+                    coarse += (w[c] as f64).abs() * amax[c] as f64;
+                }
+                prop_assert!(effect <= 0.57 / 127.0 * coarse, "{k} row {r}: effect {effect}, coarse {coarse}");
+                let diff = (yf[r] as f64 - yq[r] as f64).abs();
+                prop_assert!(diff <= effect + 1e-5 * mags + 1e-30, "{k} {level} row {r}: f32 {} fast {} (bound {effect})", yf[r], yq[r]);
+            }
         }
     }
 }
