@@ -438,6 +438,138 @@ typedef struct llmc_chat_message {
 } llmc_chat_message;
 
 /**
+ * A pruning method.
+ */
+typedef uint32_t llmc_prune_method;
+
+/**
+ * What each layer's inputs are while pruning.
+ */
+typedef uint32_t llmc_prune_mode;
+
+/**
+ * How the pruned model's linear weights are written (pruned zeros stay exact in each).
+ */
+typedef uint32_t llmc_prune_format;
+
+/**
+ * Where FISTA starts from.
+ */
+typedef uint32_t llmc_fista_warm;
+
+/**
+ * How to prune. Start from `llmc_prune_default_params()`. Settings of a method other than
+ * the chosen one are ignored.
+ */
+typedef struct llmc_prune_params {
+    /**
+     * `sizeof(llmc_prune_params)`.
+     */
+    size_t struct_size;
+    /**
+     * One of `LLMC_PRUNE_MAGNITUDE`, `_WANDA` (default), `_SPARSEGPT`, `_FISTA`.
+     */
+    llmc_prune_method method;
+    /**
+     * Unstructured sparsity in [0, 1) (default 0.5); ignored when `nm_m` is not 0.
+     */
+    double sparsity;
+    /**
+     * N:M pattern: `nm_n` of every `nm_m` consecutive weights of a row zero, 0 < N < M, M
+     * dividing every matrix's width (2:4, 4:8); both 0 (default) for unstructured.
+     */
+    size_t nm_n;
+    size_t nm_m;
+    /**
+     * One of `LLMC_PRUNE_MODE_*` (default `LLMC_PRUNE_MODE_DEFAULT`).
+     */
+    llmc_prune_mode mode;
+    /**
+     * OWL layer sparsities around the target: outlier threshold M (> 0) and spread lambda
+     * (>= 0, the target +- 2 lambda inside [0, 1)). `owl_m` 0 (default) turns OWL off; the
+     * paper's settings are 5 and 0.08 (default lambda).
+     */
+    double owl_m;
+    double owl_lambda;
+    /**
+     * Calibration source, NUL-terminated: "file:PATH" (UTF-8 text), "random" or
+     * "selfgen:PATH" (a set from `llmc_calib_selfgen`). NULL (default) only for magnitude
+     * without OWL, which read no calibration.
+     */
+    const char *calib;
+    /**
+     * Calibration windows (default 128) of `seqlen` tokens (0, the default: 2048, or the
+     * model's context when shorter), drawn with `seed` (default 0).
+     */
+    size_t nsamples;
+    size_t seqlen;
+    uint64_t seed;
+    /**
+     * One of `LLMC_PRUNE_FORMAT_*` (default `LLMC_PRUNE_FORMAT_F16`).
+     */
+    llmc_prune_format format;
+    /**
+     * Replace an existing output file (default false: an existing one is an error).
+     */
+    bool overwrite;
+    /**
+     * SparseGPT (and FISTA's SparseGPT warm start): columns per block (default 128) and
+     * diagonal damping as a fraction of the mean diagonal, in [0, 1) (default 0.01).
+     */
+    size_t sparsegpt_block;
+    double sparsegpt_damp;
+    /**
+     * FISTA: iterations per round (default 20), rounds of lambda bisection at most (8), the
+     * sparsity tolerance that stops bisecting, in [0, 1) (0.005), the warm start
+     * (`LLMC_FISTA_WARM_WANDA`), and the least-squares refit of the kept weights after the
+     * projection (true).
+     */
+    size_t fista_iters;
+    size_t fista_rounds;
+    double fista_tolerance;
+    llmc_fista_warm fista_warm;
+    bool fista_refit;
+} llmc_prune_params;
+
+/**
+ * What a pruning run is doing, as the progress callback is told.
+ */
+typedef uint32_t llmc_prune_stage;
+
+/**
+ * Receives a pruning run's progress: at `layer`, doing `stage` (`LLMC_PRUNE_STAGE_*`), `done`
+ * of `total` work units (one unit is one window through one layer or one matrix pruned; while
+ * saving, one tensor written), and the `user_data` given with it. Return true to go on, false
+ * to cancel (`LLMC_ERR_CANCELLED`, no output file). Runs on the calling thread; must not
+ * unwind through the library.
+ */
+typedef bool (*llmc_prune_progress)(size_t layer, llmc_prune_stage stage, size_t done, size_t total, void *user_data);
+
+/**
+ * What a pruning run did. Set `struct_size = sizeof(llmc_prune_result)` before the call.
+ */
+typedef struct llmc_prune_result {
+    size_t struct_size;
+    /**
+     * Exactly-zero weights over all weights of the pruned matrices.
+     */
+    double sparsity;
+    /**
+     * Matrices pruned (seven per decoder layer).
+     */
+    size_t n_matrices;
+    /**
+     * Calibration tokens per layer pass (windows x length; 0 without calibration).
+     */
+    size_t calibration_tokens;
+    /**
+     * Wall time of pruning (from the model opened to the last matrix) and of writing the file.
+     */
+    double prune_seconds;
+    double save_seconds;
+} llmc_prune_result;
+
+/**
  * What a session's KV cache stores keys and values as. 64 bits wide so that appending it
  * grew `llmc_session_params`, letting `struct_size` tell the two layouts apart.
  */
@@ -588,6 +720,96 @@ typedef struct llmc_tensor_info {
  * Every token of a window but its first.
  */
 #define LLMC_SCORE_ALL 1
+
+/**
+ * Smallest |W| per matrix; needs no calibration (unless OWL is on).
+ */
+#define LLMC_PRUNE_MAGNITUDE 0
+
+/**
+ * Wanda: |W_ij| ||X_j||_2 per output row (default).
+ */
+#define LLMC_PRUNE_WANDA 1
+
+/**
+ * SparseGPT: masks and updates from the inputs' Hessian (`sparsegpt_*` settings).
+ */
+#define LLMC_PRUNE_SPARSEGPT 2
+
+/**
+ * FISTAPruner: the l1-regularized reconstruction solved by FISTA (`fista_*` settings).
+ */
+#define LLMC_PRUNE_FISTA 3
+
+/**
+ * The method's own: dense-input for FISTA, sequential for the others (default).
+ */
+#define LLMC_PRUNE_MODE_DEFAULT 0
+
+/**
+ * Each layer sees the inputs the already pruned layers before it give.
+ */
+#define LLMC_PRUNE_MODE_SEQUENTIAL 1
+
+/**
+ * Each layer sees the dense model's inputs.
+ */
+#define LLMC_PRUNE_MODE_DENSE_INPUT 2
+
+/**
+ * 16-bit floats (default).
+ */
+#define LLMC_PRUNE_FORMAT_F16 0
+
+/**
+ * GGML's Q8_0 (8-bit blocks of 32).
+ */
+#define LLMC_PRUNE_FORMAT_Q8_0 1
+
+/**
+ * GGML's Q4_0 (4-bit blocks of 32).
+ */
+#define LLMC_PRUNE_FORMAT_Q4_0 2
+
+/**
+ * Wanda's mask (default; the authors' choice for LLaMA models).
+ */
+#define LLMC_FISTA_WARM_WANDA 0
+
+/**
+ * SparseGPT, with `sparsegpt_block` and `sparsegpt_damp`.
+ */
+#define LLMC_FISTA_WARM_SPARSEGPT 1
+
+/**
+ * OWL: the dense model's Wanda scores of a layer, for its outlier ratio.
+ */
+#define LLMC_PRUNE_STAGE_OUTLIERS 0
+
+/**
+ * Running dense layers to get the pruned layers' inputs.
+ */
+#define LLMC_PRUNE_STAGE_INPUTS 1
+
+/**
+ * Observing the inputs of a layer's operators.
+ */
+#define LLMC_PRUNE_STAGE_STATISTICS 2
+
+/**
+ * Pruning one of a layer's matrices.
+ */
+#define LLMC_PRUNE_STAGE_PRUNE 3
+
+/**
+ * Running a layer to make the next layer's inputs.
+ */
+#define LLMC_PRUNE_STAGE_PROPAGATE 4
+
+/**
+ * Writing the pruned model (`done` of `total` tensors; `layer` is 0).
+ */
+#define LLMC_PRUNE_STAGE_SAVE 5
 
 /**
  * 8-bit activation blocks against the quantized weights, as llama.cpp computes (default).
@@ -792,6 +1014,34 @@ llmc_status llmc_token_to_piece(const struct llmc_model *model, llmc_token token
  * `parse_special`) goes NUL-terminated into `buf`, its length into `*n_out`.
  */
 llmc_status llmc_apply_chat_template(const struct llmc_model *model, const struct llmc_chat_message *messages, size_t n, bool add_generation_prompt, char *buf, size_t capacity, size_t *n_out);
+
+/**
+ * Defaults: Wanda at 50% unstructured sparsity in its own (sequential) mode, no OWL, 128
+ * windows of 2048 tokens (or the model's context) with seed 0, F16 weights, no overwrite;
+ * `calib` is NULL and must be set for every method but magnitude.
+ */
+struct llmc_prune_params llmc_prune_default_params(void);
+
+/**
+ * Prunes the GGUF model at `model_path` and writes the pruned model to `out_path` (GGUF, the
+ * source's metadata plus `llmcore.prune.method`, `.pattern`, `.sparsity` and `.settings`), as
+ * `llmcore prune --out` does. The library opens its own copy of the model (pruning changes
+ * the weights), so handles from `llmc_model_load` are untouched, and the call is safe from
+ * several threads at once. `params` may be NULL for the defaults (which need `calib`);
+ * `progress` (may be NULL) is called as the run advances, and returning false cancels
+ * (`LLMC_ERR_CANCELLED`); `*result` (may be NULL) says what was done.
+ *
+ * Everything the parameters can get wrong is reported before any work, with
+ * `LLMC_ERR_INVALID_ARGUMENT` (an unknown method, mode, format or warm-start code, a
+ * sparsity outside [0, 1), an N:M pattern without 0 < N < M or whose M does not divide a
+ * matrix's width, bad OWL / SparseGPT / FISTA settings, a method that needs calibration
+ * without `calib`, an unreadable source spec, calibration text shorter than one window,
+ * windows longer than the model's context), `LLMC_ERR_IO` (`out_path` exists and `overwrite`
+ * is false; a calibration file that cannot be read), or the model's load errors. The file is
+ * written under a temporary name and renamed when complete: a failed or cancelled call leaves
+ * no file at `out_path` (and an existing one is replaced only on success).
+ */
+llmc_status llmc_prune(const char *model_path, const char *out_path, const struct llmc_prune_params *params, llmc_prune_progress progress, void *user_data, struct llmc_prune_result *result);
 
 /**
  * Plans activation recomputation for one training layout with Lynx (see `docs/lynx.md`).

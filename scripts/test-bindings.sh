@@ -5,7 +5,8 @@
 #  1. build libllmcore and the CLI in release and install the library into a scratch PREFIX
 #     (scripts/install.sh), so everything below links the way a user's program does:
 #     C through pkg-config, C++ through find_package(llmcore), Go through cgo + pkg-config;
-#  2. the C bad-input test under valgrind memcheck (no errors, 0 bytes definitely lost);
+#  2. the C bad-input test under valgrind memcheck (no errors, 0 bytes definitely lost), then
+#     the C pruning test: its bad-input sweep under memcheck, a real prune and cancellations;
 #  3. the C two-threads test (two sessions over one model == one thread);
 #  4. the C++ wrapper's tests under valgrind memcheck;
 #  5. the Go binding's tests with -race;
@@ -97,6 +98,12 @@ step "C bad-input test under valgrind"
 # shellcheck disable=SC2046
 gcc "${CFLAGS[@]}" tests/c/bad_input.c $(pkg-config --cflags --libs llmcore) -o "$WORK/bin/bad_input"
 memcheck "$WORK/bin/bad_input" "$MODEL" "$WORK/scratch"
+
+step "C pruning test: bad input under valgrind, then a real prune and cancellations"
+# shellcheck disable=SC2046
+gcc "${CFLAGS[@]}" tests/c/prune.c $(pkg-config --cflags --libs llmcore) -lm -o "$WORK/bin/prune"
+memcheck "$WORK/bin/prune" "$MODEL" tests/data/persuasion_excerpt.txt "$WORK/scratch" --bad-input-only
+"$WORK/bin/prune" "$MODEL" tests/data/persuasion_excerpt.txt "$WORK/scratch"
 
 step "C two-threads test"
 # shellcheck disable=SC2046

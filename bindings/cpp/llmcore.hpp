@@ -78,6 +78,19 @@ template <typename Fn> struct Trampoline {
     std::exception_ptr error;
 };
 
+using ProgressFn = std::function<bool(std::size_t, std::size_t)>;
+
+/// The llmc_progress_callback of a Trampoline<ProgressFn>: an exception stops the work.
+inline bool progress_callback(std::size_t done, std::size_t total, void *ud) {
+    auto *t = static_cast<Trampoline<ProgressFn> *>(ud);
+    try {
+        return (*t->fn)(done, total);
+    } catch (...) {
+        t->error = std::current_exception();
+        return false;
+    }
+}
+
 } // namespace detail
 
 /// The library version ("MAJOR.MINOR.PATCH").
@@ -125,6 +138,11 @@ struct Generation {
     double decode_tokens_per_second() const {
         return decode_seconds > 0 ? decode_steps / decode_seconds : 0.0;
     }
+};
+
+/// Calibration synthesis settings, defaults from llmc_selfgen_default_params().
+struct SelfGenParams {
+    llmc_selfgen_params c = llmc_selfgen_default_params();
 };
 
 class Session;
@@ -203,25 +221,42 @@ class Model {
     /// Perplexity; `progress(done, total)` returning false cancels (Error LLMC_ERR_CANCELLED).
     llmc_perplexity_result
     perplexity(const std::vector<Token> &tokens, const PerplexityParams &params = {},
-               std::function<bool(std::size_t, std::size_t)> progress = {}) const {
-        using Fn = std::function<bool(std::size_t, std::size_t)>;
-        detail::Trampoline<Fn> t{&progress, nullptr};
-        auto cb = [](std::size_t done, std::size_t total, void *ud) -> bool {
-            auto *t = static_cast<detail::Trampoline<Fn> *>(ud);
-            try {
-                return (*t->fn)(done, total);
-            } catch (...) {
-                t->error = std::current_exception();
-                return false;
-            }
-        };
+               detail::ProgressFn progress = {}) const {
+        detail::Trampoline<detail::ProgressFn> t{&progress, nullptr};
         llmc_perplexity_result r{};
         r.struct_size = sizeof r;
         llmc_status st = llmc_perplexity(get(), tokens.data(), tokens.size(), &params.c,
-                                         progress ? +cb : nullptr, &t, &r);
+                                         progress ? detail::progress_callback : nullptr, &t, &r);
         if (t.error) std::rethrow_exception(t.error);
         detail::check(st);
         return r;
+    }
+
+    /// Generates a self-made calibration set from the blank-line separated paragraphs of
+    /// `seeds` and writes it to `out_path` (JSON; use it as "selfgen:PATH"). `progress(done,
+    /// total)` after each text returning false cancels (Error LLMC_ERR_CANCELLED, no file).
+    void calib_selfgen(std::string_view seeds, const std::string &out_path,
+                       const SelfGenParams &params = {}, detail::ProgressFn progress = {}) const {
+        detail::Trampoline<detail::ProgressFn> t{&progress, nullptr};
+        llmc_status st =
+            llmc_calib_selfgen(get(), seeds.data(), seeds.size(), &params.c, out_path.c_str(),
+                               progress ? detail::progress_callback : nullptr, &t);
+        if (t.error) std::rethrow_exception(t.error);
+        detail::check(st);
+    }
+
+    /// `n` calibration windows of `len` tokens from `source` ("file:PATH", "random" or
+    /// "selfgen:PATH"), drawn with `seed`.
+    std::vector<std::vector<Token>> calib_windows(const std::string &source, std::size_t n,
+                                                  std::size_t len, uint64_t seed = 0) const {
+        std::vector<Token> flat(n * len);
+        std::size_t count = 0;
+        detail::check(llmc_calib_windows(get(), source.c_str(), n, len, seed, flat.data(),
+                                         flat.size(), &count));
+        std::vector<std::vector<Token>> windows;
+        for (std::size_t i = 0; i < n; i++)
+            windows.emplace_back(flat.begin() + i * len, flat.begin() + (i + 1) * len);
+        return windows;
     }
 
     /// log p(continuation | context) and whether it is the greedy continuation.
@@ -388,6 +423,49 @@ class Tensors {
     explicit Tensors(llmc_tensors *t) : ptr_(t) {}
     std::unique_ptr<llmc_tensors, detail::TensorsDeleter> ptr_;
 };
+
+/// Pruning settings, defaults from llmc_prune_default_params() (Wanda, 50% unstructured);
+/// a non-empty `calib` ("file:PATH", "random" or "selfgen:PATH") replaces `c.calib`.
+struct PruneParams {
+    llmc_prune_params c = llmc_prune_default_params();
+    std::string calib;
+};
+
+/// Where a pruning run is: at `layer`, doing `stage` (LLMC_PRUNE_STAGE_*), `done` of `total`.
+struct PruneProgress {
+    std::size_t layer;
+    llmc_prune_stage stage;
+    std::size_t done, total;
+};
+
+/// Prunes the GGUF model at `model_path` into a new GGUF file at `out_path` (see llmc_prune:
+/// the library opens its own copy of the model; bad settings throw Error before any work; a
+/// failed or cancelled run leaves no file). `progress` returning false (or throwing) cancels.
+inline llmc_prune_result prune(const std::string &model_path, const std::string &out_path,
+                               const PruneParams &params = {},
+                               std::function<bool(const PruneProgress &)> progress = {}) {
+    using Fn = std::function<bool(const PruneProgress &)>;
+    detail::Trampoline<Fn> t{&progress, nullptr};
+    auto cb = [](std::size_t layer, llmc_prune_stage stage, std::size_t done, std::size_t total,
+                 void *ud) -> bool {
+        auto *t = static_cast<detail::Trampoline<Fn> *>(ud);
+        try {
+            return (*t->fn)(PruneProgress{layer, stage, done, total});
+        } catch (...) {
+            t->error = std::current_exception();
+            return false;
+        }
+    };
+    llmc_prune_params p = params.c;
+    if (!params.calib.empty()) p.calib = params.calib.c_str();
+    llmc_prune_result r{};
+    r.struct_size = sizeof r;
+    llmc_status st = llmc_prune(model_path.c_str(), out_path.c_str(), &p,
+                                progress ? +cb : nullptr, &t, &r);
+    if (t.error) std::rethrow_exception(t.error);
+    detail::check(st);
+    return r;
+}
 
 } // namespace llmcore
 

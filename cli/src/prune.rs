@@ -337,13 +337,8 @@ fn layer_range(s: &str) -> Result<std::ops::Range<usize>, Failure> {
 
 /// What the calibration was, for the run's settings key (identical for every shard of one run).
 fn calibration(source: &str, n: usize, len: usize, seed: u64, model: &Path) -> String {
-    format!(
-        "calib={source} nsamples={n} seqlen={len} seed={seed} model={}",
-        model
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    )
+    let file = model.file_name().map(|f| f.to_string_lossy().into_owned());
+    llmcore::prune::calib::describe_run_windows(source, n, len, seed, &file.unwrap_or_default())
 }
 
 fn save_model(

@@ -159,6 +159,73 @@ int main(int argc, char **argv) {
     auto ll = model.loglikelihood({toks[0], toks[1]}, {toks[2]});
     CHECK(ll.first < 0.0);
 
+    // Calibration windows from a text file, and a self-made set of two short texts.
+    const std::string scratch = argc > 2 ? argv[2] : "/tmp";
+    const std::string calib_path = scratch + "/cpp-calib.txt";
+    {
+        std::ofstream f(calib_path);
+        for (int i = 0; i < 20; i++) f << "Sir Walter Elliot, of Kellynch Hall, in Somersetshire. ";
+    }
+    auto windows = model.calib_windows("file:" + calib_path, 3, 16, 7);
+    CHECK(windows.size() == 3 && windows[0].size() == 16 && windows[2].size() == 16);
+    CHECK(windows == model.calib_windows("file:" + calib_path, 3, 16, 7));
+    EXPECT_ERROR(model.calib_windows("file:" + calib_path, 1, 100000), LLMC_ERR_INVALID_ARGUMENT,
+                 "fewer than one calibration window");
+    EXPECT_ERROR(model.calib_windows("web", 1, 16), LLMC_ERR_INVALID_ARGUMENT, "file:PATH");
+    SelfGenParams sg;
+    sg.c.texts = 2;
+    sg.c.max_new = 4;
+    sg.c.drop = 0;
+    const std::string set_path = scratch + "/cpp-selfgen.json";
+    std::size_t texts = 0;
+    const std::string seeds = "Once upon a time\n\nThe weather today";
+    model.calib_selfgen(seeds, set_path, sg,
+                        [&](std::size_t, std::size_t) { return ++texts > 0; });
+    CHECK(texts == 2);
+    CHECK(model.calib_windows("selfgen:" + set_path, 2, 2).size() == 2);
+    EXPECT_ERROR(model.calib_selfgen(seeds, scratch + "/cpp-cancel.json", sg,
+                                     [](std::size_t, std::size_t) { return false; }),
+                 LLMC_ERR_CANCELLED, "cancel");
+    std::remove(set_path.c_str());
+
+    // Pruning: bad settings throw before any work; a callback's exception cancels the run and
+    // comes back out of prune(); an existing output is refused.
+    const std::string pruned = scratch + "/cpp-pruned.gguf";
+    std::remove(pruned.c_str());
+    PruneParams pp_bad;
+    pp_bad.calib = "file:" + calib_path;
+    pp_bad.c.sparsity = 1.5;
+    EXPECT_ERROR(prune(argv[1], pruned, pp_bad), LLMC_ERR_INVALID_ARGUMENT,
+                 "sparsity 1.5 is outside [0, 1)");
+    pp_bad.c.sparsity = 0.5;
+    pp_bad.c.nm_n = 2;
+    pp_bad.c.nm_m = 5;
+    EXPECT_ERROR(prune(argv[1], pruned, pp_bad), LLMC_ERR_INVALID_ARGUMENT,
+                 "does not divide the 576 columns");
+    EXPECT_ERROR(prune(argv[1], pruned, PruneParams{}), LLMC_ERR_INVALID_ARGUMENT,
+                 "needs calibration");
+    PruneParams mag;
+    mag.c.method = LLMC_PRUNE_MAGNITUDE;
+    mag.c.nm_n = 2;
+    mag.c.nm_m = 4;
+    mag.c.format = LLMC_PRUNE_FORMAT_Q4_0;
+    bool threw = false;
+    try {
+        prune(argv[1], pruned, mag, [](const PruneProgress &p) -> bool {
+            if (p.stage == LLMC_PRUNE_STAGE_PRUNE) throw std::logic_error("stop at the first");
+            return true;
+        });
+    } catch (const std::logic_error &e) {
+        threw = std::string(e.what()) == "stop at the first";
+    }
+    CHECK(threw && !std::ifstream(pruned).good());
+    // (A real prune and its reload are tests/c/prune.c's, run natively: under memcheck here
+    // one would take minutes.)
+    std::ofstream(pruned) << "keep";
+    EXPECT_ERROR(prune(argv[1], pruned, mag), LLMC_ERR_IO, "exists");
+    std::remove(pruned.c_str());
+    std::remove(calib_path.c_str());
+
     // A small safetensors file: one F32 tensor and a metadata entry.
     const std::string header = "{\"__metadata__\":{\"format\":\"pt\"},"
                                "\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}";

@@ -535,6 +535,19 @@ impl CalibSource {
     }
 }
 
+/// The calibration part of a pruning run's settings key ([`super::pipeline::PruneSpec::run_keys`]):
+/// the windows' source, count, length and seed, and the model's file name. The CLI and the C ABI
+/// both describe a run with it, so one run's shards and outputs agree however they were made.
+pub fn describe_run_windows(
+    source: &str,
+    n: usize,
+    len: usize,
+    seed: u64,
+    model_file: &str,
+) -> String {
+    format!("calib={source} nsamples={n} seqlen={len} seed={seed} model={model_file}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
