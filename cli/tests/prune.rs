@@ -3,22 +3,11 @@
 //! (exit 2) before any work for each bad flag; an existing output refused without `--force`
 //! and left untouched; shards merged into the whole run's bytes.
 
-use llmcore::io::json::{parse, Json};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn model() -> String {
-    let dir = std::env::var_os("LLMCORE_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets"));
-    let p = dir.join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/fetch-assets.sh",
-        p.display()
-    );
-    p.to_string_lossy().into_owned()
-}
+use common::{json, llmcore, model};
+use llmcore::io::json::Json;
+use std::path::{Path, PathBuf};
 
 fn excerpt() -> String {
     format!(
@@ -27,23 +16,6 @@ fn excerpt() -> String {
             .join("../tests/data/persuasion_excerpt.txt")
             .display()
     )
-}
-
-fn llmcore(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llmcore"))
-        .args(args)
-        .output()
-        .expect("run llmcore")
-}
-
-fn ok_json(o: &Output) -> Json {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    parse(std::str::from_utf8(&o.stdout).unwrap().trim()).unwrap()
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -61,7 +33,7 @@ fn s(p: &Path) -> String {
 fn prune_writes_a_model_that_runs_dense_and_sparse() {
     let (m, calib, dir) = (model(), excerpt(), tmp("run"));
     let out = s(&dir.join("p.gguf"));
-    let j = ok_json(&llmcore(&[
+    let j = json(&llmcore(&[
         "prune",
         "--model",
         &m,
@@ -85,7 +57,7 @@ fn prune_writes_a_model_that_runs_dense_and_sparse() {
         210
     );
     assert!((j.get("sparsity").and_then(Json::as_f64).unwrap() - 0.5).abs() < 1e-3);
-    let info = ok_json(&llmcore(&["info", &out, "--json"]));
+    let info = json(&llmcore(&["info", &out, "--json"]));
     assert_eq!(info.get("tensor_count").and_then(Json::as_u64), Some(272));
     let bytes = std::fs::read(&out).unwrap();
     let has = |key: &[u8]| bytes.windows(key.len()).any(|w| w == key);
@@ -104,7 +76,7 @@ fn prune_writes_a_model_that_runs_dense_and_sparse() {
         if let Some(k) = sparse {
             args.extend(["--sparse", k]);
         }
-        ok_json(&llmcore(&args));
+        json(&llmcore(&args));
     }
     // The unpruned model does not fit 2:4: named, exit status of a run error.
     let o = llmcore(&[
@@ -223,7 +195,7 @@ fn shards_merge_into_the_whole_runs_bytes() {
     let whole = s(&dir.join("whole.gguf"));
     let mut args = vec!["prune", "--model", &m, "--out", &whole];
     args.extend_from_slice(&flags);
-    ok_json(&llmcore(&[&args[..], &["--json"]].concat()));
+    json(&llmcore(&[&args[..], &["--json"]].concat()));
     let shards = s(&dir.join("shards"));
     for r in ["0..13", "13..30"] {
         let mut a = vec![
@@ -237,10 +209,10 @@ fn shards_merge_into_the_whole_runs_bytes() {
             "--json",
         ];
         a.extend_from_slice(&flags);
-        ok_json(&llmcore(&a));
+        json(&llmcore(&a));
     }
     let merged = s(&dir.join("merged.gguf"));
-    ok_json(&llmcore(&[
+    json(&llmcore(&[
         "prune", "merge", &shards, "--model", &m, "--out", &merged, "--json",
     ]));
     assert!(std::fs::read(&whole).unwrap() == std::fs::read(&merged).unwrap());

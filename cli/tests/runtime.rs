@@ -2,43 +2,16 @@
 //! generate and perplexity; usage errors (exit 2) naming the one bad flag or value; and inputs
 //! that once made the CLI panic (non-UTF-8 arguments, a closed stdout, a huge `--threads`).
 
-use llmcore::io::json::{parse, Json};
+mod common;
+
+use common::{json, llmcore, model};
+use llmcore::io::json::Json;
 use llmcore::model::perplexity::{perplexity, PerplexityParams, ScoreMode};
 use llmcore::model::Numerics;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-
-fn model() -> String {
-    let dir = std::env::var_os("LLMCORE_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets"));
-    let p = dir.join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/fetch-assets.sh",
-        p.display()
-    );
-    p.to_string_lossy().into_owned()
-}
-
-fn llmcore<S: AsRef<OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_llmcore"))
-        .args(args)
-        .output()
-        .expect("run llmcore")
-}
-
-fn json(o: &Output) -> Json {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    parse(std::str::from_utf8(&o.stdout).unwrap().trim()).unwrap()
-}
+use std::process::{Command, Stdio};
 
 #[test]
 fn info_reports_the_architecture() {

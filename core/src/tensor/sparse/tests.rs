@@ -1,26 +1,16 @@
 use super::*;
+use crate::kernels::TestRng;
 use alloc::string::ToString;
 use proptest::prelude::*;
 
-/// xorshift64* (deterministic test data from a proptest seed).
-struct Rng(u64);
+/// Uniform in [0, 1) from the kernels' test generator.
+fn unit(rng: &mut TestRng) -> f32 {
+    (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
+/// Uniform in 0..n.
+fn below(rng: &mut TestRng, n: usize) -> usize {
+    (rng.next_u64() % n as u64) as usize
 }
 
 const STRUCTURES: [Structure; 6] = [
@@ -54,7 +44,7 @@ fn cols_for(structure: Structure, groups: usize) -> usize {
 /// magnitudes in [0.05, 1) times `scale` with random signs, exactly `n` zeros per N:M group
 /// (at random positions) and about half zeros for unstructured.
 fn sparse_weights(
-    rng: &mut Rng,
+    rng: &mut TestRng,
     rows: usize,
     cols: usize,
     structure: Structure,
@@ -62,8 +52,8 @@ fn sparse_weights(
 ) -> Vec<f32> {
     let mut w: Vec<f32> = (0..rows * cols)
         .map(|_| {
-            let v = (0.05 + 0.95 * rng.unit()) * scale;
-            if rng.next() & 1 == 0 {
+            let v = (0.05 + 0.95 * unit(rng)) * scale;
+            if rng.next_u64() & 1 == 0 {
                 v
             } else {
                 -v
@@ -75,7 +65,7 @@ fn sparse_weights(
             for g in w.chunks_exact_mut(m) {
                 let mut zeros = 0;
                 while zeros < n {
-                    let j = rng.below(m);
+                    let j = below(rng, m);
                     if g[j] != 0.0 {
                         g[j] = 0.0;
                         zeros += 1;
@@ -85,7 +75,7 @@ fn sparse_weights(
         }
         Structure::Unstructured => {
             for v in w.iter_mut() {
-                if rng.next() & 1 == 0 {
+                if rng.next_u64() & 1 == 0 {
                     *v = 0.0;
                 }
             }
@@ -94,8 +84,8 @@ fn sparse_weights(
     w
 }
 
-fn activations(rng: &mut Rng, len: usize) -> Vec<f32> {
-    (0..len).map(|_| 2.0 * rng.unit() - 1.0).collect()
+fn activations(rng: &mut TestRng, len: usize) -> Vec<f32> {
+    (0..len).map(|_| 2.0 * unit(rng) - 1.0).collect()
 }
 
 /// The levels this CPU runs that have distinct sparse kernels.
@@ -337,7 +327,7 @@ fn matmul_checks_its_buffers() {
 
 #[test]
 fn from_bytes_rejects_bad_masks_and_offsets() {
-    let mut rng = Rng(0x5EED);
+    let mut rng = TestRng::new(0x5EED);
     let k = SparseKind::parse("2:4-q4").unwrap();
     let w = sparse_weights(&mut rng, 3, 40, k.structure, 1.0);
     let m = SparseMatrix::encode(&w, 3, 40, k).unwrap();
@@ -380,7 +370,7 @@ proptest! {
     /// F16-representable kept values come back exactly.
     #[test]
     fn f16_round_trip_is_exact(seed in any::<u64>(), rows in 1usize..6, groups in 1usize..40, s in 0usize..6) {
-        let mut rng = Rng(seed | 1);
+        let mut rng = TestRng::new(seed);
         let k = SparseKind { structure: STRUCTURES[s], values: Values::F16 };
         let cols = cols_for(k.structure, groups);
         let w: Vec<f32> = sparse_weights(&mut rng, rows, cols, k.structure, 3.0)
@@ -397,7 +387,7 @@ proptest! {
     /// signed maximum clamps at code 15, plus the scale's rounding). Dropped weights stay zero.
     #[test]
     fn quantized_round_trip_within_bound(seed in any::<u64>(), rows in 1usize..6, groups in 1usize..60, s in 0usize..6, q4 in any::<bool>()) {
-        let mut rng = Rng(seed | 1);
+        let mut rng = TestRng::new(seed);
         let k = SparseKind { structure: STRUCTURES[s], values: if q4 { Values::Q4 } else { Values::Q8 } };
         let cols = cols_for(k.structure, groups);
         let w = sparse_weights(&mut rng, rows, cols, k.structure, 2.0);
@@ -425,7 +415,7 @@ proptest! {
     /// [`check_against_reference`], for n = 1, 3, 7 and shapes with partial blocks.
     #[test]
     fn matmul_matches_f64_reference(seed in any::<u64>(), rows in 1usize..24, groups in 1usize..80, which in 0usize..KINDS, ni in 0usize..3) {
-        let mut rng = Rng(seed | 1);
+        let mut rng = TestRng::new(seed);
         let k = kind(which);
         let n = [1, 3, 7][ni];
         let cols = cols_for(k.structure, groups);
@@ -442,7 +432,7 @@ proptest! {
     /// (n up to 40: several token tiles, several row tasks), at every level.
     #[test]
     fn batch_invariance(seed in any::<u64>(), rows in 1usize..40, groups in 1usize..50, which in 0usize..KINDS, n in 2usize..40) {
-        let mut rng = Rng(seed | 1);
+        let mut rng = TestRng::new(seed);
         let k = kind(which);
         let cols = cols_for(k.structure, groups);
         let m = SparseMatrix::encode(&sparse_weights(&mut rng, rows, cols, k.structure, 1.0), rows, cols, k).unwrap();
@@ -467,7 +457,7 @@ proptest! {
         if cpu_simd_level() < SimdLevel::Avx2 {
             return Ok(());
         }
-        let mut rng = Rng(seed | 1);
+        let mut rng = TestRng::new(seed);
         let k = kind(which);
         let cols = cols_for(k.structure, groups);
         let m = SparseMatrix::encode(&sparse_weights(&mut rng, rows, cols, k.structure, 1.0), rows, cols, k).unwrap();
@@ -487,7 +477,7 @@ proptest! {
     /// `matmul` run without a panic.
     #[test]
     fn from_bytes_validates(seed in any::<u64>(), rows in 1usize..5, groups in 1usize..12, which in 0usize..KINDS, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4)) {
-        let mut rng = Rng(seed | 1);
+        let mut rng = TestRng::new(seed);
         let k = kind(which);
         let cols = cols_for(k.structure, groups);
         let m = SparseMatrix::encode(&sparse_weights(&mut rng, rows, cols, k.structure, 1.0), rows, cols, k).unwrap();
@@ -519,7 +509,7 @@ proptest! {
     /// activation) and every 2:4 / 4:8 tail length.
     #[test]
     fn fast_matches_quantized_reference(seed in any::<u64>(), rows in 1usize..24, groups in 1usize..160, which in 0usize..12, ni in 0usize..3) {
-        let mut rng = Rng(seed | 1);
+        let mut rng = TestRng::new(seed);
         let k = quantized_kind(which);
         let n = [1, 3, 7][ni];
         let cols = cols_for(k.structure, groups);
@@ -542,7 +532,7 @@ proptest! {
         if cpu_simd_level() < SimdLevel::Avx2 {
             return Ok(());
         }
-        let mut rng = Rng(seed | 1);
+        let mut rng = TestRng::new(seed);
         let k = quantized_kind(which);
         let cols = cols_for(k.structure, groups);
         let m = SparseMatrix::encode(&sparse_weights(&mut rng, rows, cols, k.structure, 1.0), rows, cols, k).unwrap();
@@ -562,7 +552,7 @@ proptest! {
     /// every kind (F16 values through `matmul`).
     #[test]
     fn fast_batch_invariance(seed in any::<u64>(), rows in 1usize..40, groups in 1usize..50, which in 0usize..KINDS, n in 2usize..40) {
-        let mut rng = Rng(seed | 1);
+        let mut rng = TestRng::new(seed);
         let k = kind(which);
         let cols = cols_for(k.structure, groups);
         let m = SparseMatrix::encode(&sparse_weights(&mut rng, rows, cols, k.structure, 1.0), rows, cols, k).unwrap();
@@ -586,7 +576,7 @@ proptest! {
     /// activation block of column `k`).
     #[test]
     fn fast_matches_f32_within_quantization(seed in any::<u64>(), rows in 1usize..16, groups in 1usize..100, which in 0usize..12) {
-        let mut rng = Rng(seed | 1);
+        let mut rng = TestRng::new(seed);
         let k = quantized_kind(which);
         let cols = cols_for(k.structure, groups);
         let m = SparseMatrix::encode(&sparse_weights(&mut rng, rows, cols, k.structure, 1.0), rows, cols, k).unwrap();
