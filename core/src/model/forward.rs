@@ -125,17 +125,18 @@ fn project(
 ) -> Result<()> {
     let mut quantized: Option<(crate::tensor::GgmlType, QuantizedRows)> = None;
     for (m, y) in outputs.iter_mut() {
-        let m: &Matrix = m;
-        let w = match (m, m.dense_view(file)) {
-            (_, Some(w)) => w,
-            (Matrix::Sparse(s), None) => {
+        let w = match m.dense_view(file) {
+            Some(w) => w,
+            None => {
+                let Matrix::Sparse(s) = m else {
+                    unreachable!("mapped and owned matrices have a dense view")
+                };
                 match numerics {
                     Numerics::Exact => s.matmul(x, n, y)?,
                     Numerics::Fast => s.matmul_fast(x, n, y)?,
                 }
                 continue;
             }
-            _ => unreachable!("only sparse matrices have no dense view"),
         };
         match numerics {
             Numerics::Exact => matmul_exact(&w, x, n, y)?,

@@ -197,20 +197,18 @@ impl Matrix {
     /// `None` for a sparse one.
     pub fn dense_view<'a>(&'a self, file: &'a GgufFile) -> Option<WeightView<'a>> {
         match self {
+            Matrix::Sparse(_) => None,
             Matrix::Mapped(w) => Some(w.view(file)),
             Matrix::Owned(w) => Some(w.view()),
-            Matrix::Sparse(_) => None,
         }
     }
 
     /// The matrix decoded to f32, row-major `rows x cols`.
     pub fn to_f32(&self, file: &GgufFile) -> Result<Vec<f32>> {
-        let view = match self.dense_view(file) {
-            Some(v) => v,
-            None => match self {
-                Matrix::Sparse(s) => return Ok(s.to_f32()),
-                _ => unreachable!("only sparse matrices have no dense view"),
-            },
+        let view = match self {
+            Matrix::Sparse(s) => return Ok(s.to_f32()),
+            Matrix::Mapped(w) => w.view(file),
+            Matrix::Owned(w) => w.view(),
         };
         let mut out = vec![0.0f32; view.rows * view.cols];
         for (r, dst) in out.chunks_exact_mut(view.cols).enumerate() {

@@ -92,10 +92,13 @@ impl Model {
     fn encode_linear(&self, layer: usize, op: Linear, target: GgmlType) -> Result<Cow<'_, [u8]>> {
         let m = self.linear(layer, op)?;
         let (rows, cols) = (m.rows(), m.cols());
+        let view = m.dense_view(&self.file);
+        if let Some(v) = view.filter(|v| v.ty == target) {
+            return Ok(Cow::Borrowed(v.data));
+        }
         let rb = cols / target.block_size() * target.type_size();
         let mut out = vec![0u8; rb * rows];
-        match m.dense_view(&self.file) {
-            Some(view) if view.ty == target => return Ok(Cow::Borrowed(view.data)),
+        match view {
             Some(view) => {
                 let mut row = vec![0.0f32; cols];
                 for (r, dst) in out.chunks_exact_mut(rb).enumerate() {

@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 
 /// Runs `f(i, row_i)` for the rows `i` of `rows` (each `width` wide) from `start` on, in
 /// parallel under `std`.
-fn rows_from<F: Fn(usize, &mut [f64]) + Sync + Send>(
+pub(super) fn rows_from<F: Fn(usize, &mut [f64]) + Sync + Send>(
     rows: &mut [f64],
     width: usize,
     start: usize,

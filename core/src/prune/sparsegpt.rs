@@ -21,7 +21,7 @@
 //! columns, and `U` of a damped but ill-conditioned `H` has entries spanning many decades.
 //! Rows are independent given the mask, so they run in parallel.
 
-use super::linalg::upper_cholesky_of_inverse;
+use super::linalg::{rows_from, upper_cholesky_of_inverse};
 use super::pattern::{mask_per_matrix, prune_lowest, Pattern};
 use super::stats::InputStats;
 use crate::{Error, Result};
@@ -199,27 +199,12 @@ pub fn prune_with(
                 }
             }
         };
-        for_each_row(&mut w64, cols, step);
+        rows_from(&mut w64, cols, 0, step);
     }
     for (dst, &v) in w.iter_mut().zip(&w64) {
         *dst = v as f32;
     }
     Ok(())
-}
-
-/// Runs `f(r, row)` for every `cols`-wide row, in parallel under `std`.
-fn for_each_row<F: Fn(usize, &mut [f64]) + Sync + Send>(w: &mut [f64], cols: usize, f: F) {
-    #[cfg(feature = "std")]
-    {
-        use rayon::prelude::*;
-        w.par_chunks_mut(cols)
-            .enumerate()
-            .for_each(|(r, row)| f(r, row));
-    }
-    #[cfg(not(feature = "std"))]
-    for (r, row) in w.chunks_mut(cols).enumerate() {
-        f(r, row);
-    }
 }
 
 #[cfg(test)]

@@ -429,7 +429,8 @@ proptest! {
     }
 
     /// Each token's outputs are bit-identical computed alone (n = 1) and anywhere in a batch
-    /// (n up to 40: several token tiles, several row tasks), at every level.
+    /// (n up to 40: several token tiles, several row tasks), at every level, for both products
+    /// (the f32 `matmul` and the 8-bit activation `matmul_fast`, F16 values through `matmul`).
     #[test]
     fn batch_invariance(seed in any::<u64>(), rows in 1usize..40, groups in 1usize..50, which in 0usize..KINDS, n in 2usize..40) {
         let mut rng = TestRng::new(seed);
@@ -437,14 +438,21 @@ proptest! {
         let cols = cols_for(k.structure, groups);
         let m = SparseMatrix::encode(&sparse_weights(&mut rng, rows, cols, k.structure, 1.0), rows, cols, k).unwrap();
         let x = activations(&mut rng, n * cols);
-        for level in levels() {
-            let mut y = vec![0.0f32; n * rows];
-            m.matmul_at(level, &x, n, &mut y).unwrap();
-            for t in 0..n {
-                let mut y1 = vec![0.0f32; rows];
-                m.matmul_at(level, &x[t * cols..(t + 1) * cols], 1, &mut y1).unwrap();
-                let same = y1.iter().zip(&y[t * rows..(t + 1) * rows]).all(|(a, b)| a.to_bits() == b.to_bits());
-                prop_assert!(same, "{} {level} token {t} of {n}", k);
+        type Product = fn(&SparseMatrix, SimdLevel, &[f32], usize, &mut [f32]) -> Result<()>;
+        let products: [(&str, Product); 2] = [
+            ("matmul", SparseMatrix::matmul_at),
+            ("matmul_fast", SparseMatrix::matmul_fast_at),
+        ];
+        for (name, product) in products {
+            for level in levels() {
+                let mut y = vec![0.0f32; n * rows];
+                product(&m, level, &x, n, &mut y).unwrap();
+                for t in 0..n {
+                    let mut y1 = vec![0.0f32; rows];
+                    product(&m, level, &x[t * cols..(t + 1) * cols], 1, &mut y1).unwrap();
+                    let same = y1.iter().zip(&y[t * rows..(t + 1) * rows]).all(|(a, b)| a.to_bits() == b.to_bits());
+                    prop_assert!(same, "{name} {} {level} token {t} of {n}", k);
+                }
             }
         }
     }
@@ -544,28 +552,6 @@ proptest! {
         for r in 0..rows {
             let mag: f32 = (0..cols).map(|c| (xq[c] * dense[r * cols + c]).abs()).sum();
             prop_assert!((yp[r] - ya[r]).abs() <= 1e-5 * mag, "{k} {rows}x{cols} row {r}: portable {} avx2 {}", yp[r], ya[r]);
-        }
-    }
-
-    /// Each token's fast-path outputs are bit-identical computed alone (n = 1) and anywhere in
-    /// a batch (n up to 40: several token tiles, several row tasks), at every level and for
-    /// every kind (F16 values through `matmul`).
-    #[test]
-    fn fast_batch_invariance(seed in any::<u64>(), rows in 1usize..40, groups in 1usize..50, which in 0usize..KINDS, n in 2usize..40) {
-        let mut rng = TestRng::new(seed);
-        let k = kind(which);
-        let cols = cols_for(k.structure, groups);
-        let m = SparseMatrix::encode(&sparse_weights(&mut rng, rows, cols, k.structure, 1.0), rows, cols, k).unwrap();
-        let x = activations(&mut rng, n * cols);
-        for level in levels() {
-            let mut y = vec![0.0f32; n * rows];
-            m.matmul_fast_at(level, &x, n, &mut y).unwrap();
-            for t in 0..n {
-                let mut y1 = vec![0.0f32; rows];
-                m.matmul_fast_at(level, &x[t * cols..(t + 1) * cols], 1, &mut y1).unwrap();
-                let same = y1.iter().zip(&y[t * rows..(t + 1) * rows]).all(|(a, b)| a.to_bits() == b.to_bits());
-                prop_assert!(same, "{} {level} token {t} of {n}", k);
-            }
         }
     }
 
