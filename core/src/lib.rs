@@ -17,6 +17,7 @@ pub mod math;
 pub mod model;
 pub mod prune;
 pub mod sched;
+pub mod spec;
 pub mod tensor;
 pub mod tokenizer;
 

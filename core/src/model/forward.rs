@@ -198,16 +198,43 @@ impl Model {
         numerics: Numerics,
         rows: LogitRows<'_>,
     ) -> Result<Vec<f32>> {
-        in_pool(|| self.forward_in_pool(cache, batch, numerics, rows))
+        self.forward_layers(cache, batch, numerics, rows, self.weights.layers.len())
     }
 
-    /// [`Model::forward`], on whatever thread calls it.
+    /// [`Model::forward`] through the first `layers` decoder layers only, then the final norm
+    /// and the output head: the self-draft of speculative decoding (the model's own first
+    /// layers, no second copy of any weight). `cache` needs at least `layers` layers.
+    pub fn forward_layers(
+        &self,
+        cache: &mut KvCache,
+        batch: &Batch<'_>,
+        numerics: Numerics,
+        rows: LogitRows<'_>,
+        layers: usize,
+    ) -> Result<Vec<f32>> {
+        let have = self.weights.layers.len();
+        if layers == 0 || layers > have {
+            return Err(Error::invalid(format!(
+                "a forward through {layers} layers of a model with {have} (1..={have})"
+            )));
+        }
+        if cache.n_layer() < layers {
+            return Err(Error::invalid(format!(
+                "a forward through {layers} layers over a KV cache of {}",
+                cache.n_layer()
+            )));
+        }
+        in_pool(|| self.forward_in_pool(cache, batch, numerics, rows, layers))
+    }
+
+    /// [`Model::forward_layers`], on whatever thread calls it.
     fn forward_in_pool(
         &self,
         cache: &mut KvCache,
         batch: &Batch<'_>,
         numerics: Numerics,
         rows: LogitRows<'_>,
+        layers: usize,
     ) -> Result<Vec<f32>> {
         let n = batch.tokens.len();
         self.check_batch(cache, batch)?;
@@ -220,7 +247,7 @@ impl Model {
         cache.reserve(n)?;
         let mut x = self.embed(batch.tokens)?;
         let mut scratch = LayerScratch::new(&self.config, n);
-        for l in 0..self.weights.layers.len() {
+        for l in 0..layers {
             self.layer_step(l, &mut x, batch, cache, numerics, &mut scratch, None)?;
         }
         let logits = self.logits(&x, &out_rows, numerics)?;

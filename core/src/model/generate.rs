@@ -151,7 +151,7 @@ impl StopFilter<'_> {
 }
 
 /// Monotonic seconds since an arbitrary origin (0 without `std`).
-fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     #[cfg(feature = "std")]
     {
         use std::sync::OnceLock;
@@ -163,6 +163,83 @@ fn now() -> f64 {
     }
     #[cfg(not(feature = "std"))]
     0.0
+}
+
+/// Turns chosen tokens into a [`Generation`] and streamed text, deciding when generation ends
+/// (EOS, a stop string, the callback, `max_tokens`) the same way for every decoder: plain
+/// [`generate`] and speculative decoding ([`crate::spec`]) emit through it.
+pub(crate) struct Emitter<'a> {
+    tok: &'a crate::tokenizer::Tokenizer,
+    max_tokens: usize,
+    decoder: StreamDecoder,
+    filter: StopFilter<'a>,
+    on_text: &'a mut dyn FnMut(&str) -> bool,
+    pub out: Generation,
+}
+
+impl<'a> Emitter<'a> {
+    pub fn new(
+        tok: &'a crate::tokenizer::Tokenizer,
+        prompt_tokens: usize,
+        params: &'a GenerateParams,
+        on_text: &'a mut dyn FnMut(&str) -> bool,
+    ) -> Self {
+        Emitter {
+            tok,
+            max_tokens: params.max_tokens,
+            decoder: StreamDecoder::new(),
+            filter: StopFilter {
+                stops: &params.stop,
+                pending: String::new(),
+            },
+            on_text,
+            out: Generation {
+                tokens: Vec::new(),
+                text: String::new(),
+                stop: StopReason::MaxTokens,
+                prompt_tokens,
+                prefill_seconds: 0.0,
+                decode_seconds: 0.0,
+                decode_steps: 0,
+            },
+        }
+    }
+
+    /// Emits the chosen token `next`; `Some(reason)` when generation ends with it.
+    pub fn emit(&mut self, next: u32) -> Result<Option<StopReason>> {
+        let out = &mut self.out;
+        out.tokens.push(next);
+        if Some(next) == self.tok.eos() {
+            return Ok(Some(StopReason::Eos));
+        }
+        let (text, stopped) = self.filter.push(&self.decoder.push(self.tok, next)?);
+        out.text.push_str(&text);
+        if stopped {
+            return Ok(Some(StopReason::StopString));
+        }
+        if !text.is_empty() && !(self.on_text)(&text) {
+            return Ok(Some(StopReason::Callback));
+        }
+        Ok((out.tokens.len() >= self.max_tokens).then_some(StopReason::MaxTokens))
+    }
+
+    /// Ends generation for `stop`: text still held back (an incomplete UTF-8 sequence or a
+    /// possible stop-string prefix) is flushed unless a stop string or the callback ended it.
+    pub fn finish(mut self, stop: StopReason) -> Generation {
+        self.out.stop = stop;
+        if matches!(
+            stop,
+            StopReason::MaxTokens | StopReason::ContextFull | StopReason::Eos
+        ) {
+            let (rest, _) = self.filter.push(&self.decoder.finish());
+            let tail = rest + &self.filter.pending;
+            if !tail.is_empty() {
+                (self.on_text)(&tail);
+            }
+            self.out.text.push_str(&tail);
+        }
+        self.out
+    }
 }
 
 /// Generates after `prompt` (appended to whatever `session` already holds). `on_text` receives
@@ -177,72 +254,30 @@ pub fn generate(
 ) -> Result<Generation> {
     params.validate()?;
     let model = session.model().clone();
-    let tok = model.tokenizer();
-    let eos = tok.eos();
     let mut sampler = Sampler::new(params.sampler);
     let mut history: Vec<u32> = prompt.to_vec();
-    let mut out = Generation {
-        tokens: Vec::new(),
-        text: String::new(),
-        stop: StopReason::MaxTokens,
-        prompt_tokens: prompt.len(),
-        prefill_seconds: 0.0,
-        decode_seconds: 0.0,
-        decode_steps: 0,
-    };
+    let mut emitter = Emitter::new(model.tokenizer(), prompt.len(), params, on_text);
     if params.max_tokens == 0 {
-        return Ok(out);
+        return Ok(emitter.out);
     }
     let t0 = now();
     let mut logits = session.eval(prompt, LogitRows::Last)?;
-    out.prefill_seconds = now() - t0;
-    let mut decoder = StreamDecoder::new();
-    let mut filter = StopFilter {
-        stops: &params.stop,
-        pending: String::new(),
-    };
-    loop {
+    emitter.out.prefill_seconds = now() - t0;
+    let stop = loop {
         let next = sampler.sample(&mut logits, &history);
-        out.tokens.push(next);
         history.push(next);
-        if Some(next) == eos {
-            out.stop = StopReason::Eos;
-            break;
-        }
-        let (text, stopped) = filter.push(&decoder.push(tok, next)?);
-        out.text.push_str(&text);
-        if stopped {
-            out.stop = StopReason::StopString;
-            break;
-        }
-        if !text.is_empty() && !on_text(&text) {
-            out.stop = StopReason::Callback;
-            break;
-        }
-        if out.tokens.len() >= params.max_tokens {
-            break;
+        if let Some(stop) = emitter.emit(next)? {
+            break stop;
         }
         if session.len() >= session.capacity() {
-            out.stop = StopReason::ContextFull;
-            break;
+            break StopReason::ContextFull;
         }
         let t = now();
         logits = session.eval(&[next], LogitRows::Last)?;
-        out.decode_seconds += now() - t;
-        out.decode_steps += 1;
-    }
-    if matches!(
-        out.stop,
-        StopReason::MaxTokens | StopReason::ContextFull | StopReason::Eos
-    ) {
-        let (rest, _) = filter.push(&decoder.finish());
-        let tail = rest + &filter.pending;
-        if !tail.is_empty() {
-            on_text(&tail);
-        }
-        out.text.push_str(&tail);
-    }
-    Ok(out)
+        emitter.out.decode_seconds += now() - t;
+        emitter.out.decode_steps += 1;
+    };
+    Ok(emitter.finish(stop))
 }
 
 #[cfg(test)]

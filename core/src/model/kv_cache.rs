@@ -165,6 +165,11 @@ impl KvCache {
         self.capacity
     }
 
+    /// Number of layers whose keys and values it holds.
+    pub fn n_layer(&self) -> usize {
+        self.n_layer
+    }
+
     /// Width of one slot's keys (or values).
     pub fn kv_dim(&self) -> usize {
         self.kv_dim

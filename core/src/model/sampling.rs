@@ -160,8 +160,22 @@ impl Sampler {
     }
 
     /// Chooses the next token from `logits` (modified in place by the penalty) given the
-    /// tokens seen so far.
+    /// tokens seen so far: a draw from [`Sampler::distribution`] (greedy takes its one token
+    /// without touching the RNG).
     pub fn sample(&mut self, logits: &mut [f32], history: &[u32]) -> u32 {
+        let dist = self.distribution(logits, history);
+        if self.params.temperature <= 0.0 {
+            return dist[0].0;
+        }
+        self.draw(&dist)
+    }
+
+    /// The distribution [`Sampler::sample`] draws from, as `(token, probability)` pairs with
+    /// nonzero probability, most likely first (ties by id): the repetition penalty over the
+    /// last `repeat_last_n` tokens of `history` (applied to `logits` in place), then top-k,
+    /// top-p at temperature 1 and softmax at `temperature`; greedy is the argmax with
+    /// probability 1. Speculative decoding verifies draft tokens against it.
+    pub fn distribution(&self, logits: &mut [f32], history: &[u32]) -> Vec<(u32, f64)> {
         let p = self.params;
         if p.repeat_penalty != 1.0 {
             let recent = &history[history.len().saturating_sub(p.repeat_last_n)..];
@@ -180,7 +194,7 @@ impl Sampler {
             }
         }
         if p.temperature <= 0.0 {
-            return argmax(logits) as u32;
+            return alloc::vec![(argmax(logits) as u32, 1.0)];
         }
         // Candidates sorted by logit (descending, ties by id), cut by top-k.
         let mut cand: Vec<(u32, f32)> = logits
@@ -210,14 +224,29 @@ impl Sampler {
             cand.truncate(keep);
         }
         let probs = softmax_scaled(&cand, p.temperature);
+        cand.iter()
+            .zip(probs)
+            .filter(|(_, pr)| *pr > 0.0)
+            .map(|(c, pr)| (c.0, pr))
+            .collect()
+    }
+
+    /// Draws a token from `dist` (probabilities summing to 1, as [`Sampler::distribution`]
+    /// gives) with one uniform number from the RNG.
+    pub fn draw(&mut self, dist: &[(u32, f64)]) -> u32 {
         let mut r = self.rng.next_f64();
-        for (i, &pr) in probs.iter().enumerate() {
+        for &(t, pr) in dist {
             if r < pr {
-                return cand[i].0;
+                return t;
             }
             r -= pr;
         }
-        cand[cand.len() - 1].0
+        dist[dist.len() - 1].0
+    }
+
+    /// The RNG, for draws speculative verification makes besides [`Sampler::draw`].
+    pub fn rng(&mut self) -> &mut Rng {
+        &mut self.rng
     }
 }
 
