@@ -11,6 +11,7 @@ mod progress;
 mod prune;
 mod schedule;
 mod sparse;
+mod speculate;
 mod tokenize;
 
 use std::ffi::OsString;
@@ -40,6 +41,7 @@ commands:
   generate    generate text from a prompt
   perplexity  perplexity of a text file
   prune       prune a model with a calibration set (magnitude, Wanda, SparseGPT, FISTA; OWL); prune merge: assemble shards
+  speculate   speculative generation over draft trees (OPT-Tree, chain, EAGLE, Sequoia) vs plain decoding
   schedule    recomputation schedule for pipeline-parallel training (Lynx)
 ";
 
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         "perplexity" => perplexity::run(rest),
         "prune" => prune::run(rest),
         "schedule" => schedule::run(rest),
+        "speculate" => speculate::run(rest),
         "help" | "--help" | "-h" => output::write_stdout(COMMANDS),
         _ => Err(Failure::Usage(format!(
             "unknown command '{}'\n\n{COMMANDS}",

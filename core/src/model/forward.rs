@@ -244,15 +244,43 @@ impl Model {
             LogitRows::Some(r) => r.to_vec(),
         };
         self.check_logit_rows(n, &out_rows)?;
+        let x = self.run_layers(cache, batch, numerics, layers)?;
+        self.logits(&x, &out_rows, numerics)
+    }
+
+    /// [`Model::forward`] without the output head: the residual stream of every new token
+    /// after the last layer (`d_model` floats each), for a caller that needs the logits of
+    /// only some rows and learns which as it goes ([`Model::logits`] then gives them, bit for
+    /// bit what [`Model::forward`] would have): tree verification needs the rows along the
+    /// accepted path only.
+    pub fn forward_hidden(
+        &self,
+        cache: &mut KvCache,
+        batch: &Batch<'_>,
+        numerics: Numerics,
+    ) -> Result<Vec<f32>> {
+        self.check_batch(cache, batch)?;
+        let layers = self.weights.layers.len();
+        in_pool(|| self.run_layers(cache, batch, numerics, layers))
+    }
+
+    /// Embeds a checked batch, runs the first `layers` layers and commits its cache slots.
+    fn run_layers(
+        &self,
+        cache: &mut KvCache,
+        batch: &Batch<'_>,
+        numerics: Numerics,
+        layers: usize,
+    ) -> Result<Vec<f32>> {
+        let n = batch.tokens.len();
         cache.reserve(n)?;
         let mut x = self.embed(batch.tokens)?;
         let mut scratch = LayerScratch::new(&self.config, n);
         for l in 0..layers {
             self.layer_step(l, &mut x, batch, cache, numerics, &mut scratch, None)?;
         }
-        let logits = self.logits(&x, &out_rows, numerics)?;
         cache.commit(n);
-        Ok(logits)
+        Ok(x)
     }
 
     /// The residual stream's first value: the token embeddings of `tokens`, `d_model` floats

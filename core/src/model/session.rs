@@ -100,6 +100,18 @@ impl Session {
             .forward(&mut self.cache, batch, self.numerics, rows)
     }
 
+    /// Evaluates a batch without the output head: the residual rows after the last layer
+    /// ([`Model::forward_hidden`]); [`Session::logits`] gives any row's logits.
+    pub fn eval_hidden(&mut self, batch: &Batch<'_>) -> Result<Vec<f32>> {
+        self.model
+            .forward_hidden(&mut self.cache, batch, self.numerics)
+    }
+
+    /// The logits of rows `rows` of residual rows `hidden` from [`Session::eval_hidden`].
+    pub fn logits(&self, hidden: &[f32], rows: &[usize]) -> Result<Vec<f32>> {
+        self.model.logits(hidden, rows, self.numerics)
+    }
+
     /// Forgets every token from `len` on.
     pub fn truncate(&mut self, len: usize) -> Result<()> {
         self.cache.truncate(len)

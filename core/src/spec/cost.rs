@@ -61,13 +61,17 @@ impl Curve {
 
 /// Times one forward of each of `widths` tokens through `layers` layers of `model`, after a
 /// context of `context` tokens, on a scratch cache (the numbers a decode step would see; the
-/// token ids do not change the cost). Each width is run twice and the faster kept.
+/// token ids do not change the cost), with the output head on every row (`every_row`: a
+/// draft's proposals) or on one (a verification, which computes the head only along the
+/// accepted path). After one warm-up forward, each width is run three times and the fastest
+/// kept.
 pub fn measure_forward(
     model: &Model,
     layers: usize,
     numerics: Numerics,
     context: usize,
     widths: &[usize],
+    every_row: bool,
 ) -> Result<Curve> {
     let cfg = &model.config;
     let need = context + widths.iter().copied().max().unwrap_or(0);
@@ -86,19 +90,30 @@ pub fn measure_forward(
         model.forward_layers(&mut cache, &b, numerics, LogitRows::Last, layers)?;
     }
     let mut points = Vec::with_capacity(widths.len());
-    for &w in widths.iter().filter(|&&w| w > 0) {
+    // One unmeasured forward of the widest batch first: page faults on the mapped weights and
+    // the thread pool's start would otherwise land on the first widths.
+    let widest = widths.iter().copied().max().unwrap_or(0);
+    let warm_up = (widest > 0).then_some(widest);
+    for (i, &w) in warm_up.iter().chain(widths).filter(|&&w| w > 0).enumerate() {
         let mut best = f64::INFINITY;
-        for _ in 0..2 {
+        for _ in 0..3 {
             let b = Batch::causal(
                 &tokens[context..context + w],
                 &positions[context..context + w],
             );
             let t = now();
-            model.forward_layers(&mut cache, &b, numerics, LogitRows::All, layers)?;
+            let rows = if every_row {
+                LogitRows::All
+            } else {
+                LogitRows::Last
+            };
+            model.forward_layers(&mut cache, &b, numerics, rows, layers)?;
             best = best.min(now() - t);
             cache.truncate(context)?;
         }
-        points.push((w, best));
+        if i > 0 || warm_up.is_none() {
+            points.push((w, best));
+        }
     }
     Ok(Curve::new(points))
 }

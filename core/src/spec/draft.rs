@@ -262,7 +262,7 @@ impl Draft for ModelDraft {
     }
 
     fn measure(&self, widths: &[usize]) -> Result<Curve> {
-        measure_forward(&self.model, self.layers, self.numerics, 0, widths)
+        measure_forward(&self.model, self.layers, self.numerics, 0, widths, true)
     }
 }
 

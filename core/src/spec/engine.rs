@@ -128,9 +128,18 @@ pub struct SpecStats {
     pub verify_seconds: f64,
     /// The rank of the target's choice among the draft's candidates.
     pub rank: RankStats,
+    /// The cost model's predictions summed over steps (0 without a cost model): tokens per
+    /// step (1 + E(A) from the acceptance by rank measured before the step) and seconds.
+    pub predicted_tokens: f64,
+    pub predicted_seconds: f64,
 }
 
 impl SpecStats {
+    /// Tokens per second the cost model predicted for the steps taken (`None` without one).
+    pub fn predicted_tokens_per_s(&self) -> Option<f64> {
+        (self.predicted_seconds > 0.0).then(|| self.predicted_tokens / self.predicted_seconds)
+    }
+
     /// Mean tokens emitted per target step (accepted + 1): the acceptance length.
     pub fn mean_accepted_length(&self) -> f64 {
         if self.steps == 0 {
@@ -177,6 +186,50 @@ impl Draft for Timed<'_> {
     }
     fn measure(&self, widths: &[usize]) -> Result<Curve> {
         self.inner.measure(widths)
+    }
+}
+
+/// The target's logits of tree nodes, computed on demand from the verification's hidden rows.
+/// Asked for a node, it computes the node and the draft's first-ranked chain below it in one
+/// call of the output head: the rows the walk will ask for next if the draft is right, at
+/// what one batched call costs instead of one call per accepted token.
+struct HeadRows<'t> {
+    tree: &'t DraftTree,
+    vocab: usize,
+    rows: Vec<Option<Vec<f32>>>,
+}
+
+/// Rows one call of the output head computes at most.
+const HEAD_CHAIN: usize = 8;
+
+impl<'t> HeadRows<'t> {
+    fn new(tree: &'t DraftTree, vocab: usize) -> Self {
+        HeadRows {
+            tree,
+            vocab,
+            rows: alloc::vec![None; tree.len()],
+        }
+    }
+
+    fn row(&mut self, session: &Session, hidden: &[f32], node: usize) -> Result<Vec<f32>> {
+        if self.rows[node].is_none() {
+            let mut chain = alloc::vec![node];
+            while let Some(&c) = self
+                .tree
+                .children(*chain.last().expect("non-empty"))
+                .first()
+            {
+                if chain.len() == HEAD_CHAIN {
+                    break;
+                }
+                chain.push(c);
+            }
+            let logits = session.logits(hidden, &chain)?;
+            for (&i, row) in chain.iter().zip(logits.chunks(self.vocab)) {
+                self.rows[i] = Some(row.to_vec());
+            }
+        }
+        Ok(self.rows[node].take().expect("computed above"))
     }
 }
 
@@ -241,8 +294,14 @@ impl Speculator {
             };
             let widths = profile_widths(max);
             let model = session.model();
-            let verify =
-                measure_forward(model, model.config.n_layer, session.numerics(), 0, &widths)?;
+            let verify = measure_forward(
+                model,
+                model.config.n_layer,
+                session.numerics(),
+                0,
+                &widths,
+                false,
+            )?;
             let draft = draft.measure(&widths)?;
             self.costs = Some(CostModel { verify, draft });
             self.profile_seconds += now() - t;
@@ -263,7 +322,15 @@ impl Speculator {
                 }
                 plan
             }
-            (Budget::Fixed(n), _) | (Budget::Auto { max: n }, None) => Plan {
+            (Budget::Fixed(n), Some(costs)) => {
+                let acc = acceptance(&self.rank);
+                let (shape, e) = Shape::sequoia(&acc, n, self.params.max_depth);
+                Plan {
+                    budget: n,
+                    ..costs.predict(&shape, e)
+                }
+            }
+            (Budget::Fixed(n), None) | (Budget::Auto { max: n }, None) => Plan {
                 budget: n,
                 accepted: 0.0,
                 seconds: 0.0,
@@ -370,17 +437,17 @@ impl Speculator {
                 mask: Mask::Rows(&rows),
             };
             let t = now();
-            let logits = session.eval_batch(&batch, LogitRows::All)?;
-            let verify_seconds = now() - t;
+            let hidden = session.eval_hidden(&batch)?;
             let mut ranks = RankStats::default();
+            let mut head = HeadRows::new(&tree, vocab);
             let verdict = verify(
                 &tree,
-                &logits,
-                vocab,
+                &mut |node| head.row(session, &hidden, node),
                 &history[..history.len() - 1],
                 &mut sampler,
                 &mut ranks,
-            );
+            )?;
+            let verify_seconds = now() - t;
             stats.rank.merge(&ranks);
             self.rank.merge(&ranks);
             let keep: Vec<usize> = core::iter::once(base)
@@ -394,6 +461,10 @@ impl Speculator {
                 for &(w, s) in timed.calls.iter().skip(1) {
                     costs.draft.observe(w, s);
                 }
+            }
+            if plan.seconds > 0.0 {
+                stats.predicted_tokens += 1.0 + plan.accepted;
+                stats.predicted_seconds += plan.seconds;
             }
             stats.steps += 1;
             stats.drafted += tree.len() - 1;

@@ -4,6 +4,7 @@
 
 use super::tree::DraftTree;
 use crate::model::sampling::Sampler;
+use crate::Result;
 use alloc::vec::Vec;
 
 /// The result of verifying a tree.
@@ -58,8 +59,9 @@ impl RankStats {
     }
 }
 
-/// Verifies `tree` against the target's `logits` (one row of `vocab` floats per node, in tree
-/// order), where `history` is the context before the root. At each accepted node (the root
+/// Verifies `tree` against the target's logits, which `logits(node)` gives for a node (the
+/// walk asks only for the root and the nodes it accepts, so a caller can compute the output
+/// head for those rows alone), where `history` is the context before the root. At each accepted node (the root
 /// first) the target's distribution is the sampler's ([`Sampler::distribution`], with the
 /// repetition penalty over the context, the root and the node's path), and:
 /// - greedy: the child whose token is the argmax is accepted, if there is one;
@@ -73,19 +75,18 @@ impl RankStats {
 /// the draft's candidates at nodes that have them.
 pub fn verify(
     tree: &DraftTree,
-    logits: &[f32],
-    vocab: usize,
+    logits: &mut dyn FnMut(usize) -> Result<Vec<f32>>,
     history: &[u32],
     sampler: &mut Sampler,
     stats: &mut RankStats,
-) -> Verdict {
+) -> Result<Verdict> {
     let greedy = sampler.params.temperature <= 0.0;
     let mut context: Vec<u32> = history.to_vec();
     context.push(tree.token(0));
     let mut accepted = Vec::new();
     let mut at = 0;
     loop {
-        let mut row = logits[at * vocab..(at + 1) * vocab].to_vec();
+        let mut row = logits(at)?;
         let mut p = sampler.distribution(&mut row, &context);
         let children = tree.children(at);
         let mut next = None;
@@ -127,10 +128,10 @@ pub fn verify(
                 at = c;
             }
             None => {
-                return Verdict {
+                return Ok(Verdict {
                     accepted,
                     bonus: chosen,
-                }
+                })
             }
         }
     }
@@ -142,8 +143,8 @@ mod tests {
     use crate::model::sampling::SamplerParams;
 
     /// Logits for a 4-token vocabulary: one row per node.
-    fn rows(r: &[[f32; 4]]) -> Vec<f32> {
-        r.iter().flatten().copied().collect()
+    fn rows(r: &[[f32; 4]]) -> impl FnMut(usize) -> Result<Vec<f32>> + '_ {
+        move |i| Ok(r[i].to_vec())
     }
 
     #[test]
@@ -157,13 +158,19 @@ mod tests {
         let mut stats = RankStats::default();
         // Rows in tree order: root, a(1), b(3), c(2). The target says 1 after the root, 2 after
         // 1 and 3 after 2: accept a then c, and add 3.
-        let l = rows(&[
+        let l = [
             [0., 9., 0., 0.],
             [0., 0., 9., 0.],
             [9., 0., 0., 0.],
             [0., 0., 0., 9.],
-        ]);
-        let v = verify(&t, &l, 4, &[], &mut s, &mut stats);
+        ];
+        let mut asked = Vec::new();
+        let mut logits = |i| {
+            asked.push(i);
+            rows(&l)(i)
+        };
+        let v = verify(&t, &mut logits, &[], &mut s, &mut stats).unwrap();
+        assert_eq!(asked, vec_of(&[0, 1, 3]), "only the accepted path's rows");
         assert_eq!(
             v,
             Verdict {
@@ -172,8 +179,8 @@ mod tests {
             }
         );
         // Wrong first guess: nothing accepted, the bonus is the target's argmax.
-        let l2 = rows(&[[0., 0., 9., 0.], [0.; 4], [0.; 4], [0.; 4]]);
-        let v = verify(&t, &l2, 4, &[], &mut s, &mut stats);
+        let l2 = [[0., 0., 9., 0.], [0.; 4], [0.; 4], [0.; 4]];
+        let v = verify(&t, &mut rows(&l2), &[], &mut s, &mut stats).unwrap();
         assert_eq!(
             v,
             Verdict {
@@ -197,8 +204,7 @@ mod tests {
         let mut t = DraftTree::new(2);
         t.push(0, 3, 0, 0.6).unwrap();
         t.push(0, 1, 1, 0.3).unwrap();
-        let mut l = logits.to_vec();
-        l.extend([0.0; 8]);
+        let l = [logits, [0.0; 4], [0.0; 4]];
         let params = SamplerParams {
             temperature: 1.0,
             top_k: 0,
@@ -211,7 +217,7 @@ mod tests {
         let n = 200_000;
         let mut counts = [0u32; 4];
         for _ in 0..n {
-            let v = verify(&t, &l, 4, &[], &mut s, &mut stats);
+            let v = verify(&t, &mut rows(&l), &[], &mut s, &mut stats).unwrap();
             let first = match v.accepted.first() {
                 Some(&c) => t.token(c),
                 None => v.bonus,
