@@ -97,6 +97,11 @@ const FLAGS: &[Flag] = &[
         "N",
         "runs per prompt; rates are medians (default 1)",
     ),
+    opt(
+        "--ctx",
+        "N",
+        "context size in tokens (default: prompt + max tokens + 1, at most the model's)",
+    ),
     switch("--chat", "wrap each prompt in the target's chat template"),
     switch("--no-baseline", "do not measure plain decoding"),
     switch(
@@ -154,6 +159,14 @@ fn read_prompts(path: &std::path::Path) -> Result<Vec<Prompt>, Failure> {
     Ok(out)
 }
 
+/// What is wrong, without the error kind's prefix (the flag named before it says the kind).
+fn message(e: llmcore::Error) -> String {
+    match e {
+        llmcore::Error::InvalidArgument(m) => m,
+        e => e.to_string(),
+    }
+}
+
 /// The draft chosen by exactly one of `--draft`, `--self-draft-layers`, `--ngram`.
 fn draft_from_flags(
     p: &Parsed,
@@ -177,18 +190,20 @@ fn draft_from_flags(
     Ok(match given[0] {
         "--draft" => {
             let d = load_model(p.required_path("--draft").map_err(usage_err)?)?;
-            Box::new(ModelDraft::new(d, target, numerics).map_err(|e| usage_err(e.to_string()))?)
+            Box::new(ModelDraft::new(d, target, numerics).map_err(|e| usage_err(message(e)))?)
         }
         "--self-draft-layers" => {
             let k = p.num("--self-draft-layers", 0).map_err(usage_err)?;
             Box::new(
                 ModelDraft::self_draft(target.clone(), k, numerics)
-                    .map_err(|e| usage_err(format!("--self-draft-layers: {e}")))?,
+                    .map_err(|e| usage_err(format!("--self-draft-layers: {}", message(e))))?,
             )
         }
         _ => {
             let n = p.num("--ngram", 0).map_err(usage_err)?;
-            Box::new(NgramDraft::new(n, 1).map_err(|e| usage_err(format!("--ngram: {e}")))?)
+            Box::new(
+                NgramDraft::new(n, 1).map_err(|e| usage_err(format!("--ngram: {}", message(e))))?,
+            )
         }
     })
 }
@@ -208,7 +223,7 @@ fn params_from_flags(p: &Parsed) -> Result<SpecParams, Failure> {
         .validate_named(&flag_name)
         .map_err(|e| usage_err(e.to_string()))?;
     let tree = TreeKind::from_name(p.str("--tree").unwrap_or("opt"))
-        .map_err(|e| usage_err(format!("--tree: {e}")))?;
+        .map_err(|e| usage_err(format!("--tree: {}", message(e))))?;
     let max: usize = p.num("--budget-max", 32).map_err(usage_err)?;
     let budget = match p.str("--budget").unwrap_or("auto") {
         "auto" => Budget::Auto { max },
@@ -236,7 +251,7 @@ fn params_from_flags(p: &Parsed) -> Result<SpecParams, Failure> {
         } else {
             "--delta"
         };
-        usage_err(format!("{flag}: {e}"))
+        usage_err(format!("{flag}: {}", message(e)))
     })?;
     Ok(params)
 }
@@ -300,11 +315,17 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
     let greedy = params.generate.sampler.temperature <= 0.0;
     let max_tokens = params.generate.max_tokens;
     let mut spec = Speculator::new(params.clone())?;
+    let ctx_flag: Option<usize> = match p.str("--ctx") {
+        Some(_) => Some(p.num("--ctx", 0).map_err(usage_err)?),
+        None => None,
+    };
     let session_for = |n_prompt: usize| {
-        let ctx = n_prompt
-            .saturating_add(max_tokens)
-            .saturating_add(1)
-            .min(target.config.context_length.max(n_prompt));
+        let ctx = ctx_flag.unwrap_or_else(|| {
+            n_prompt
+                .saturating_add(max_tokens)
+                .saturating_add(1)
+                .min(target.config.context_length.max(n_prompt))
+        });
         Session::with_kv_type(target.clone(), ctx, numerics, kv_type)
     };
     let mut rows = Vec::new();

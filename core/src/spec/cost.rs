@@ -150,22 +150,56 @@ pub struct Plan {
     pub tokens_per_s: f64,
 }
 
-/// Acceptance by child rank assumed before `PRIOR_VISITS` nodes have been measured: a draft
-/// whose top candidate is right half of the time.
+/// Acceptance by child rank assumed before anything is measured: a draft whose top candidate
+/// is right half of the time.
 const PRIOR: [f64; 4] = [0.5, 0.1, 0.05, 0.03];
-/// Measured nodes after which the measurement replaces [`PRIOR`].
-pub const PRIOR_VISITS: u64 = 16;
+/// Weight of [`PRIOR`], in measured nodes.
+const PRIOR_WEIGHT: f64 = 4.0;
 /// Ranks the acceptance estimate distinguishes.
 pub const RANKS: usize = 8;
+/// Per-step decay of the estimate's counts: the text's predictability changes (code, prose,
+/// a passage being copied), so the plan follows roughly the last 30 steps.
+const DECAY: f64 = 0.97;
 
-/// The acceptance by rank to plan with: measured once `stats` has enough visits, else the prior.
-pub fn acceptance(stats: &RankStats) -> Vec<f64> {
-    if stats.visits >= PRIOR_VISITS {
-        stats.acceptance(RANKS)
-    } else {
-        let mut a = PRIOR.to_vec();
-        a.resize(RANKS, 0.0);
-        a
+/// The acceptance by child rank to plan with: recent measurements (decayed counts of
+/// [`RankStats`] steps) smoothed towards [`PRIOR`], (hits_r + w prior_r) / (visits + w).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptanceEstimate {
+    visits: f64,
+    hits: [f64; RANKS],
+}
+
+impl Default for AcceptanceEstimate {
+    fn default() -> Self {
+        AcceptanceEstimate {
+            visits: 0.0,
+            hits: [0.0; RANKS],
+        }
+    }
+}
+
+impl AcceptanceEstimate {
+    /// Decays the counts and adds one step's.
+    pub fn update(&mut self, step: &RankStats) {
+        self.visits = self.visits * DECAY + step.visits as f64;
+        for (r, h) in self.hits.iter_mut().enumerate() {
+            *h = *h * DECAY + step.hits.get(r).copied().unwrap_or(0) as f64;
+        }
+    }
+
+    /// Measured nodes behind the estimate (decayed).
+    pub fn visits(&self) -> f64 {
+        self.visits
+    }
+
+    /// The estimate by rank.
+    pub fn acceptance(&self) -> Vec<f64> {
+        (0..RANKS)
+            .map(|r| {
+                let prior = PRIOR.get(r).copied().unwrap_or(0.0);
+                (self.hits[r] + PRIOR_WEIGHT * prior) / (self.visits + PRIOR_WEIGHT)
+            })
+            .collect()
     }
 }
 
@@ -246,6 +280,28 @@ mod tests {
         assert_eq!(one.points(), &[(2, 1.25)]);
         assert_eq!(Curve::default().at(5), 0.0);
         assert_eq!(profile_widths(16), alloc::vec![1, 2, 4, 8, 16, 32]);
+    }
+
+    #[test]
+    fn the_estimate_starts_at_the_prior_and_follows_recent_steps() {
+        let mut e = AcceptanceEstimate::default();
+        assert_eq!(e.acceptance()[..4], PRIOR);
+        let sure = RankStats {
+            visits: 4,
+            hits: alloc::vec![4],
+        };
+        for _ in 0..200 {
+            e.update(&sure);
+        }
+        assert!(e.acceptance()[0] > 0.97, "{:?}", e.acceptance());
+        let miss = RankStats {
+            visits: 4,
+            hits: Vec::new(),
+        };
+        for _ in 0..100 {
+            e.update(&miss);
+        }
+        assert!(e.acceptance()[0] < 0.1, "{:?}", e.acceptance());
     }
 
     #[test]

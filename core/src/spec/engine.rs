@@ -3,7 +3,7 @@
 //! tokens and the target's bonus token through the same emitter as plain generation (EOS, stop
 //! strings, the token limit and the context limit end it exactly where plain decoding would).
 
-use super::cost::{acceptance, measure_forward, profile_widths, CostModel, Curve, Plan};
+use super::cost::{measure_forward, profile_widths, AcceptanceEstimate, CostModel, Curve, Plan};
 use super::draft::Draft;
 use super::opt_tree::OptTree;
 use super::static_tree::Shape;
@@ -235,6 +235,9 @@ impl<'t> HeadRows<'t> {
 
 /// Budgets `--budget auto` chooses among (up to its maximum).
 const AUTO_BUDGETS: [usize; 11] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48];
+/// With an automatic budget, trees of this size run until [`EXPLORE_VISITS`] nodes are measured.
+const EXPLORE_BUDGET: usize = 4;
+const EXPLORE_VISITS: f64 = 8.0;
 /// While the plan is plain decoding, every this many steps one 1-node tree keeps the
 /// acceptance measurement alive, so speculation resumes when the text becomes predictable.
 const PROBE_EVERY: usize = 32;
@@ -246,6 +249,8 @@ pub struct Speculator {
     params: SpecParams,
     costs: Option<CostModel>,
     rank: RankStats,
+    /// The acceptance by rank the plans use (recent steps, smoothed).
+    estimate: AcceptanceEstimate,
     profile_seconds: f64,
 }
 
@@ -256,6 +261,7 @@ impl Speculator {
             params,
             costs: None,
             rank: RankStats::default(),
+            estimate: AcceptanceEstimate::default(),
             profile_seconds: 0.0,
         })
     }
@@ -279,7 +285,8 @@ impl Speculator {
         self.profile_seconds
     }
 
-    /// Acceptance by rank measured over every generation so far.
+    /// Acceptance by rank measured over every generation so far (the plans follow a recent,
+    /// smoothed estimate of it).
     pub fn rank_stats(&self) -> &RankStats {
         &self.rank
     }
@@ -316,14 +323,19 @@ impl Speculator {
                 let budgets: Vec<usize> =
                     AUTO_BUDGETS.iter().copied().filter(|&b| b <= max).collect();
                 let mut plan =
-                    costs.choose(&acceptance(&self.rank), &budgets, self.params.max_depth);
+                    costs.choose(&self.estimate.acceptance(), &budgets, self.params.max_depth);
+                // Until a few nodes are measured, explore with a small tree instead of trusting
+                // the prior.
+                if self.estimate.visits() < EXPLORE_VISITS {
+                    plan.budget = plan.budget.max(EXPLORE_BUDGET.min(max));
+                }
                 if plan.budget == 0 && plain_run > 0 && plain_run.is_multiple_of(PROBE_EVERY) {
                     plan.budget = 1;
                 }
                 plan
             }
             (Budget::Fixed(n), Some(costs)) => {
-                let acc = acceptance(&self.rank);
+                let acc = self.estimate.acceptance();
                 let (shape, e) = Shape::sequoia(&acc, n, self.params.max_depth);
                 Plan {
                     budget: n,
@@ -358,7 +370,7 @@ impl Speculator {
             TreeKind::Chain => Shape::chain(budget).build(draft, root, budget, depth),
             TreeKind::Eagle => Shape::eagle().build(draft, root, budget, depth),
             TreeKind::Sequoia => {
-                let (shape, _) = Shape::sequoia(&acceptance(&self.rank), budget, p.max_depth);
+                let (shape, _) = Shape::sequoia(&self.estimate.acceptance(), budget, p.max_depth);
                 shape.build(draft, root, budget, depth)
             }
         }
@@ -450,6 +462,7 @@ impl Speculator {
             let verify_seconds = now() - t;
             stats.rank.merge(&ranks);
             self.rank.merge(&ranks);
+            self.estimate.update(&ranks);
             let keep: Vec<usize> = core::iter::once(base)
                 .chain(verdict.accepted.iter().map(|&i| base + i))
                 .collect();
