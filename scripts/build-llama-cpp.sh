@@ -15,7 +15,9 @@
 # Result, under $LLMCORE_CACHE (default ~/.cache/llmcore), VERSION being the chosen one:
 #   llama.cpp/VERSION/src/       extracted sdist (vendor/llama.cpp inside)
 #   llama.cpp/VERSION/build/bin/ llama-bench, llama-perplexity, llama-tokenize, llama-simple,
-#                                llama-cli (0.3.16 only), and the shared libs libllama.so,
+#                                llama-cli (0.3.16 only), llama-speculative and
+#                                llama-speculative-simple (0.3.36 only: the peer of
+#                                scripts/bench-spec.sh), and the shared libs libllama.so,
 #                                libggml*.so
 # Release build, native CPU (GGML_NATIVE: AVX2/FMA/AVX-512 where the CPU has them), shared
 # libraries, no CURL, no server, no tests.
@@ -43,7 +45,10 @@ case "$VERSION" in
 	SDIST_SHA256=34ed0f9bd9431af045bb63d9324ae620ad0536653740e9bb163a2e1fcb973be6
 	TOOLS+=(llama-cli)
 	;;
-0.3.36) SDIST_SHA256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e ;;
+0.3.36)
+	SDIST_SHA256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
+	TOOLS+=(llama-speculative llama-speculative-simple)
+	;;
 *)
 	echo "LLAMA_CPP_PYTHON=$VERSION is not a pinned version (0.3.16 or 0.3.36)" >&2
 	exit 1
@@ -96,7 +101,10 @@ if [ "${1:-}" = "--install-python" ]; then
 	exit 0
 fi
 
-if [ -f "$BUILD/.complete" ]; then
+# A build finished before a tool joined TOOLS is resumed (incrementally) to add it.
+complete=1
+for t in "${TOOLS[@]}"; do [ -x "$BUILD/bin/$t" ] || complete=0; done
+if [ -f "$BUILD/.complete" ] && [ "$complete" = 1 ]; then
 	echo "llama.cpp (llama-cpp-python $VERSION) already built in $BUILD"
 	exit 0
 fi
