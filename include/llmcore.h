@@ -643,6 +643,113 @@ typedef struct llmc_batch {
 } llmc_batch;
 
 /**
+ * Which tree the draft fills each step.
+ */
+typedef uint32_t llmc_tree_kind;
+
+/**
+ * Where the draft tokens come from.
+ */
+typedef uint32_t llmc_draft_kind;
+
+/**
+ * How to speculate. Start from `llmc_spec_default_params()`.
+ */
+typedef struct llmc_spec_params {
+    /**
+     * `sizeof(llmc_spec_params)`.
+     */
+    size_t struct_size;
+    /**
+     * The generation settings exactly as `llmc_generate` takes them (tokens, sampler, stop
+     * strings; its own `struct_size`); NULL (default) = `llmc_generate_default_params()`.
+     * Borrowed for the call.
+     */
+    const struct llmc_generate_params *generate;
+    /**
+     * One of `LLMC_TREE_*` (default `LLMC_TREE_OPT`).
+     */
+    llmc_tree_kind tree;
+    /**
+     * Tree nodes below the root each step; 0 (default) = automatic: each step the budget up to
+     * `budget_max` (or plain decoding) that a cost model predicts fastest, from forward times
+     * measured at the start of the call and the acceptance measured as it goes.
+     */
+    size_t budget;
+    /**
+     * The largest automatic budget, at least 1 (default 32).
+     */
+    size_t budget_max;
+    /**
+     * Layers a tree may have, at least 1 (default 10).
+     */
+    size_t max_depth;
+    /**
+     * OPT-Tree's stop rule: growth stops when the expected accepted length rose by less than
+     * this, finite and >= 0 (default 0.5).
+     */
+    double delta;
+    /**
+     * One of `LLMC_DRAFT_*` (default `LLMC_DRAFT_NGRAM`).
+     */
+    llmc_draft_kind draft_kind;
+    /**
+     * `LLMC_DRAFT_MODEL`: the draft model (same tokens, bytes and end-of-sequence token as
+     * the target's); borrowed for the call, and it may be used by other threads meanwhile.
+     * Ignored by the other kinds (default NULL).
+     */
+    const struct llmc_model *draft_model;
+    /**
+     * `LLMC_DRAFT_SELF`: decoder layers the draft runs, 1 to the target's layers - 1
+     * (default 0: must be set).
+     */
+    size_t self_draft_layers;
+    /**
+     * `LLMC_DRAFT_NGRAM`: the longest and shortest suffixes looked up, 1 <= `ngram_min` <=
+     * `ngram_n` (defaults 3 and 1).
+     */
+    size_t ngram_n;
+    size_t ngram_min;
+} llmc_spec_params;
+
+/**
+ * What a speculative generation did. Set `struct_size = sizeof(llmc_spec_result)` before
+ * the call.
+ */
+typedef struct llmc_spec_result {
+    size_t struct_size;
+    /**
+     * As `llmc_generation`: tokens generated (with the EOS token when one ended generation),
+     * prompt tokens, one of `LLMC_STOP_*`, wall time of the prompt's forward pass, and of the
+     * `decode_steps` steps after it (each step a draft proposal and one verification).
+     */
+    size_t n_tokens;
+    size_t prompt_tokens;
+    llmc_stop_reason stop_reason;
+    double prefill_seconds;
+    double decode_seconds;
+    size_t decode_steps;
+    /**
+     * Target verification forwards (one per step; equal to `decode_steps`).
+     */
+    size_t steps;
+    /**
+     * Draft tokens verified and accepted, summed over the steps.
+     */
+    size_t drafted;
+    size_t accepted;
+    /**
+     * Tokens emitted per target step, (accepted + steps) / steps (0 without steps).
+     */
+    double mean_accepted_length;
+    /**
+     * Wall time in the draft's proposals and in the target's verifications.
+     */
+    double draft_seconds;
+    double verify_seconds;
+} llmc_spec_result;
+
+/**
  * A tensor's type and shape. Set `struct_size = sizeof(llmc_tensor_info)` before the call.
  */
 typedef struct llmc_tensor_info {
@@ -851,6 +958,45 @@ typedef struct llmc_tensor_info {
  * The new-token indices in `rows[0..n_rows]`, in that order: `n_rows` rows.
  */
 #define LLMC_LOGITS_ROWS 2
+
+/**
+ * OPT-Tree: the tree maximizing the expected number of accepted tokens, rebuilt every step
+ * (default).
+ */
+#define LLMC_TREE_OPT 0
+
+/**
+ * A chain of `budget` tokens.
+ */
+#define LLMC_TREE_CHAIN 1
+
+/**
+ * The fixed EAGLE-style tree, its first `budget` nodes.
+ */
+#define LLMC_TREE_EAGLE 2
+
+/**
+ * Sequoia's static tree for `budget` nodes, from the acceptance by rank measured so far.
+ */
+#define LLMC_TREE_SEQUOIA 3
+
+/**
+ * A separate model, `draft_model`, with the target's vocabulary (e.g. a smaller model of the
+ * same family, or a pruned copy of the target).
+ */
+#define LLMC_DRAFT_MODEL 0
+
+/**
+ * The target's own first `self_draft_layers` layers, final norm and output head (the weights
+ * are shared, not copied).
+ */
+#define LLMC_DRAFT_SELF 1
+
+/**
+ * Continuations of the last `ngram_min..=ngram_n` tokens where they appeared earlier in the
+ * prompt and output: no model, nearly free (default).
+ */
+#define LLMC_DRAFT_NGRAM 2
 
 /**
  * Every status, in numeric order from 0 down.
@@ -1129,6 +1275,36 @@ llmc_status llmc_session_compact(struct llmc_session *session, size_t base, cons
  * Empties the session's cache.
  */
 llmc_status llmc_session_clear(struct llmc_session *session);
+
+/**
+ * Defaults: core's `SpecParams::default()` (OPT-Tree, automatic budget up to 32, depth 10,
+ * delta 0.5), the generation defaults (greedy, 128 tokens), the n-gram draft of 3..1 tokens.
+ */
+struct llmc_spec_params llmc_spec_default_params(void);
+
+/**
+ * Appends `prompt` (`n_prompt` tokens, at least one) to `target_session` and generates after
+ * it speculatively, the draft chosen by `params` (NULL: the defaults, an n-gram draft)
+ * proposing token trees that the session's model verifies, streaming text to `callback` (may
+ * be NULL) exactly as `llmc_generate` does. Greedy output (`temperature` 0) is the text
+ * `llmc_generate` gives for the same session state and settings; sampled output is
+ * distributed as the target's. On success the session holds the prompt and the generated
+ * tokens (but the last), as after `llmc_generate`, and `*result` (may be NULL) says what
+ * happened. The draft's KV cache lives for the call only; with an automatic budget the call
+ * first times a few target and draft forwards (tenths of a second for a small model).
+ *
+ * Every setting is checked before any work, the session and `*result` untouched on an error:
+ * `LLMC_ERR_NULL_ARGUMENT` (session, prompt, `params->draft_model` for `LLMC_DRAFT_MODEL`, a
+ * stop string), `LLMC_ERR_INVALID_ARGUMENT` (a wrong `struct_size` of either struct, an empty
+ * prompt, an unknown tree or draft kind, the generation settings' ranges, `max_depth` 0,
+ * `budget_max` 0 with an automatic budget, a bad `delta`, `self_draft_layers` outside 1..the
+ * target's layers - 1, bad n-gram lengths, a draft model whose vocabulary differs from the
+ * target's: the message names the field and the first difference),
+ * `LLMC_ERR_TOKEN_OUT_OF_RANGE` (a prompt id), `LLMC_ERR_CONTEXT_OVERFLOW` (the prompt does
+ * not fit in the session). An error during generation may leave part of the work in the
+ * session; `llmc_session_truncate` rolls it back.
+ */
+llmc_status llmc_speculate(struct llmc_session *target_session, const llmc_token *prompt, size_t n_prompt, const struct llmc_spec_params *params, llmc_text_callback callback, void *user_data, struct llmc_spec_result *result);
 
 /**
  * A static, NUL-terminated description of `status` ("LLMC_ERR_IO: a file operation

@@ -7,6 +7,8 @@
 #     C through pkg-config, C++ through find_package(llmcore), Go through cgo + pkg-config;
 #  2. the C bad-input test under valgrind memcheck (no errors, 0 bytes definitely lost), then
 #     the C pruning test: its bad-input sweep under memcheck, a real prune and cancellations;
+#     the C speculation test: its misuse sweep under memcheck, then greedy speculation on
+#     SmolLM2 (self-draft, n-gram; every tree kind) against llmc_generate's greedy text;
 #  3. the C two-threads test (two sessions over one model == one thread);
 #  4. the C++ wrapper's tests under valgrind memcheck;
 #  5. the Go binding's tests with -race;
@@ -42,6 +44,9 @@ ensure_tools() {
 ASSETS="${LLMCORE_ASSETS:-$ROOT/assets}"
 MODEL="$ASSETS/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 [ -f "$MODEL" ] || { echo "$MODEL is missing: run scripts/fetch-assets.sh" >&2; exit 1; }
+# A model with another vocabulary than SmolLM2's: the speculation test's mismatched draft.
+OTHER_VOCAB="$ASSETS/models/Qwen2.5-Coder-0.5B-Instruct.gguf"
+[ -f "$OTHER_VOCAB" ] || { echo "$OTHER_VOCAB is missing: run scripts/fetch-assets.sh" >&2; exit 1; }
 export LLMCORE_ASSETS="$ASSETS"
 
 step "tools"
@@ -104,6 +109,12 @@ step "C pruning test: bad input under valgrind, then a real prune and cancellati
 gcc "${CFLAGS[@]}" tests/c/prune.c $(pkg-config --cflags --libs llmcore) -lm -o "$WORK/bin/prune"
 memcheck "$WORK/bin/prune" "$MODEL" tests/data/persuasion_excerpt.txt "$WORK/scratch" --bad-input-only
 "$WORK/bin/prune" "$MODEL" tests/data/persuasion_excerpt.txt "$WORK/scratch"
+
+step "C speculation test: misuse under valgrind, then greedy speculation against llmc_generate"
+# shellcheck disable=SC2046
+gcc "${CFLAGS[@]}" tests/c/spec.c $(pkg-config --cflags --libs llmcore) -lm -o "$WORK/bin/spec"
+memcheck "$WORK/bin/spec" "$MODEL" "$OTHER_VOCAB" --bad-input-only
+"$WORK/bin/spec" "$MODEL" "$OTHER_VOCAB"
 
 step "C two-threads test"
 # shellcheck disable=SC2046

@@ -140,6 +140,54 @@ struct Generation {
     }
 };
 
+namespace detail {
+
+using TextFn = std::function<bool(std::string_view)>;
+
+/// Collects streamed text and forwards each piece to a TextFn, keeping any exception it throws.
+struct TextSink {
+    TextFn *fn;
+    std::string text;
+    std::exception_ptr error;
+};
+
+/// The llmc_text_callback of a TextSink: an exception stops generation.
+inline bool text_callback(const char *piece, std::size_t len, void *ud) {
+    auto *s = static_cast<TextSink *>(ud);
+    try {
+        s->text.append(piece, len);
+        return *s->fn ? (*s->fn)(std::string_view(piece, len)) : true;
+    } catch (...) {
+        s->error = std::current_exception();
+        return false;
+    }
+}
+
+/// The C struct of `params`, pointing into `stops` (which must outlive the call).
+inline llmc_generate_params c_generate_params(const GenerateParams &params,
+                                              std::vector<const char *> &stops) {
+    llmc_generate_params p = params.c;
+    for (const auto &s : params.stop) stops.push_back(s.c_str());
+    p.stop = stops.data();
+    p.n_stop = stops.size();
+    return p;
+}
+
+/// A Generation from the streamed text and a C result (llmc_generation or llmc_spec_result).
+template <typename R> Generation generation(std::string text, const R &r) {
+    Generation out;
+    out.text = std::move(text);
+    out.n_tokens = r.n_tokens;
+    out.prompt_tokens = r.prompt_tokens;
+    out.decode_steps = r.decode_steps;
+    out.stop_reason = r.stop_reason;
+    out.prefill_seconds = r.prefill_seconds;
+    out.decode_seconds = r.decode_seconds;
+    return out;
+}
+
+} // namespace detail
+
 /// Calibration synthesis settings, defaults from llmc_selfgen_default_params().
 struct SelfGenParams {
     llmc_selfgen_params c = llmc_selfgen_default_params();
@@ -336,41 +384,16 @@ class Session {
     /// Generates after `prompt`, passing each text piece to `on_text` (return false to stop).
     Generation generate(const std::vector<Token> &prompt, const GenerateParams &params = {},
                         std::function<bool(std::string_view)> on_text = {}) {
-        using Fn = std::function<bool(std::string_view)>;
-        struct State {
-            Fn *fn;
-            std::string text;
-            std::exception_ptr error;
-        } state{&on_text, {}, nullptr};
-        auto cb = [](const char *piece, std::size_t len, void *ud) -> bool {
-            auto *s = static_cast<State *>(ud);
-            try {
-                s->text.append(piece, len);
-                return *s->fn ? (*s->fn)(std::string_view(piece, len)) : true;
-            } catch (...) {
-                s->error = std::current_exception();
-                return false;
-            }
-        };
-        llmc_generate_params p = params.c;
+        detail::TextSink sink{&on_text, {}, nullptr};
         std::vector<const char *> stops;
-        for (const auto &s : params.stop) stops.push_back(s.c_str());
-        p.stop = stops.data();
-        p.n_stop = stops.size();
+        llmc_generate_params p = detail::c_generate_params(params, stops);
         llmc_generation g{};
         g.struct_size = sizeof g;
-        llmc_status st = llmc_generate(get(), prompt.data(), prompt.size(), &p, +cb, &state, &g);
-        if (state.error) std::rethrow_exception(state.error);
+        llmc_status st = llmc_generate(get(), prompt.data(), prompt.size(), &p,
+                                       detail::text_callback, &sink, &g);
+        if (sink.error) std::rethrow_exception(sink.error);
         detail::check(st);
-        Generation out;
-        out.text = std::move(state.text);
-        out.n_tokens = g.n_tokens;
-        out.prompt_tokens = g.prompt_tokens;
-        out.decode_steps = g.decode_steps;
-        out.stop_reason = g.stop_reason;
-        out.prefill_seconds = g.prefill_seconds;
-        out.decode_seconds = g.decode_seconds;
-        return out;
+        return detail::generation(std::move(sink.text), g);
     }
 
   private:
@@ -423,6 +446,53 @@ class Tensors {
     explicit Tensors(llmc_tensors *t) : ptr_(t) {}
     std::unique_ptr<llmc_tensors, detail::TensorsDeleter> ptr_;
 };
+
+/// Speculative decoding settings, defaults from llmc_spec_default_params() (OPT-Tree, automatic
+/// budget up to 32, the n-gram draft): `generate` replaces `c.generate`, and a non-null
+/// `draft_model` replaces `c.draft_model` (set `c.draft_kind = LLMC_DRAFT_MODEL` to use it).
+struct SpecParams {
+    llmc_spec_params c = llmc_spec_default_params();
+    GenerateParams generate;
+    const Model *draft_model = nullptr;
+};
+
+/// What a speculative generation produced: the Generation llmc_generate would report (its
+/// decode steps are the verification steps) and what speculation did.
+struct Speculation {
+    Generation generation;
+    std::size_t steps = 0, drafted = 0, accepted = 0;
+    double mean_accepted_length = 0, draft_seconds = 0, verify_seconds = 0;
+};
+
+/// Generates after `prompt` in `target` speculatively (see llmc_speculate: greedy output is
+/// Session::generate's text for the same settings), passing each text piece to `on_text`
+/// (return false to stop; an exception stops generation and is rethrown). Bad settings throw
+/// Error before any work, leaving the session as it was.
+inline Speculation speculate(Session &target, const std::vector<Token> &prompt,
+                             const SpecParams &params = {},
+                             std::function<bool(std::string_view)> on_text = {}) {
+    detail::TextSink sink{&on_text, {}, nullptr};
+    std::vector<const char *> stops;
+    llmc_generate_params g = detail::c_generate_params(params.generate, stops);
+    llmc_spec_params p = params.c;
+    p.generate = &g;
+    if (params.draft_model) p.draft_model = params.draft_model->get();
+    llmc_spec_result r{};
+    r.struct_size = sizeof r;
+    llmc_status st = llmc_speculate(target.get(), prompt.data(), prompt.size(), &p,
+                                    detail::text_callback, &sink, &r);
+    if (sink.error) std::rethrow_exception(sink.error);
+    detail::check(st);
+    Speculation out;
+    out.generation = detail::generation(std::move(sink.text), r);
+    out.steps = r.steps;
+    out.drafted = r.drafted;
+    out.accepted = r.accepted;
+    out.mean_accepted_length = r.mean_accepted_length;
+    out.draft_seconds = r.draft_seconds;
+    out.verify_seconds = r.verify_seconds;
+    return out;
+}
 
 /// Pruning settings, defaults from llmc_prune_default_params() (Wanda, 50% unstructured);
 /// a non-empty `calib` ("file:PATH", "random" or "selfgen:PATH") replaces `c.calib`.

@@ -447,12 +447,9 @@ func goTextCallback(text *C.char, n C.size_t, userData unsafe.Pointer) C.bool {
 	return C.bool(sink.onText(piece))
 }
 
-// Generate appends prompt and generates after it, passing each text piece to onText (may be
-// nil; return false to stop).
-func (s *Session) Generate(prompt []Token, p GenerateParams, onText func(string) bool) (Generation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := C.llmc_generate_default_params()
+// cGenerateParams is p as the C struct, its stop strings in C memory until free is called.
+func cGenerateParams(p GenerateParams) (c C.llmc_generate_params, free func()) {
+	c = C.llmc_generate_default_params()
 	c.max_tokens = C.size_t(p.MaxTokens)
 	c.temperature = C.float(p.Temperature)
 	c.top_k = C.size_t(p.TopK)
@@ -460,17 +457,31 @@ func (s *Session) Generate(prompt []Token, p GenerateParams, onText func(string)
 	c.repeat_penalty = C.float(p.RepeatPenalty)
 	c.repeat_last_n = C.size_t(p.RepeatLastN)
 	c.seed = C.uint64_t(p.Seed)
-	if len(p.Stop) > 0 {
-		stops := C.malloc(C.size_t(len(p.Stop)) * C.size_t(unsafe.Sizeof(uintptr(0))))
-		defer C.free(stops)
-		arr := unsafe.Slice((**C.char)(stops), len(p.Stop))
-		for i, st := range p.Stop {
-			arr[i] = C.CString(st)
-			defer C.free(unsafe.Pointer(arr[i]))
-		}
-		c.stop = (**C.char)(stops)
-		c.n_stop = C.size_t(len(p.Stop))
+	if len(p.Stop) == 0 {
+		return c, func() {}
 	}
+	stops := C.malloc(C.size_t(len(p.Stop)) * C.size_t(unsafe.Sizeof(uintptr(0))))
+	arr := unsafe.Slice((**C.char)(stops), len(p.Stop))
+	for i, st := range p.Stop {
+		arr[i] = C.CString(st)
+	}
+	c.stop = (**C.char)(stops)
+	c.n_stop = C.size_t(len(p.Stop))
+	return c, func() {
+		for _, st := range arr {
+			C.free(unsafe.Pointer(st))
+		}
+		C.free(stops)
+	}
+}
+
+// Generate appends prompt and generates after it, passing each text piece to onText (may be
+// nil; return false to stop).
+func (s *Session) Generate(prompt []Token, p GenerateParams, onText func(string) bool) (Generation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, free := cGenerateParams(p)
+	defer free()
 	sink := &textSink{onText: onText}
 	h := cgo.NewHandle(sink)
 	defer h.Delete()

@@ -11,11 +11,16 @@ import (
 
 // modelPath is SmolLM2 under $LLMCORE_ASSETS, or the repository's assets/.
 func modelPath(t *testing.T) string {
+	return assetModel(t, "SmolLM2-135M-Instruct.Q4_1.gguf")
+}
+
+// assetModel is the model file name under $LLMCORE_ASSETS/models, or the repository's assets/.
+func assetModel(t *testing.T, name string) string {
 	dir := os.Getenv("LLMCORE_ASSETS")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "assets")
 	}
-	p := filepath.Join(dir, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+	p := filepath.Join(dir, "models", name)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("%s is missing: run scripts/fetch-assets.sh (or set LLMCORE_ASSETS)", p)
 	}

@@ -144,12 +144,12 @@ fn bad_input_is_named() {
         (
             &["--ngram", "3", "--budget", "0"],
             2,
-            "--budget: OPT-Tree budget 0",
+            "--budget: tree budget 0",
         ),
         (
             &["--ngram", "3", "--max-depth", "0"],
             2,
-            "--max-depth: OPT-Tree budget",
+            "--max-depth: tree budget",
         ),
         (
             &["--ngram", "3", "--budget", "many"],

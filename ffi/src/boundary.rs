@@ -43,6 +43,23 @@ pub(crate) fn null(name: &str) -> Failure {
     }
 }
 
+/// A core error's message without its kind's prefix (the status carries the kind).
+pub(crate) fn inner(e: runtime::Error) -> String {
+    match e {
+        runtime::Error::InvalidArgument(m) => m,
+        other => other.to_string(),
+    }
+}
+
+/// A core error caused by the argument or field `name`: the error's status, and its message
+/// (without the kind's prefix) after the name.
+pub(crate) fn in_field(name: &str, e: runtime::Error) -> Failure {
+    Failure {
+        status: llmc_status::from_error(&e),
+        message: format!("{name}: {}", inner(e)),
+    }
+}
+
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }

@@ -3,7 +3,7 @@
 
 use crate::boundary::{
     arg_cstr, arg_mut, arg_ref, arg_slice, check_result, guard, invalid, log, out_ptr, read_params,
-    LLMC_LOG_INFO,
+    FfiResult, LLMC_LOG_INFO,
 };
 use crate::model::{llmc_model, llmc_token};
 use crate::session::{llmc_numerics, llmc_session, numerics, LLMC_NUMERICS_FAST};
@@ -99,6 +99,81 @@ pub struct llmc_generation {
     pub decode_steps: usize,
 }
 
+/// The C value of a stop reason.
+pub(crate) fn stop_reason(stop: StopReason) -> llmc_stop_reason {
+    match stop {
+        StopReason::Eos => LLMC_STOP_EOS,
+        StopReason::StopString => LLMC_STOP_STRING,
+        StopReason::MaxTokens => LLMC_STOP_MAX_TOKENS,
+        StopReason::Callback => LLMC_STOP_CALLBACK,
+        StopReason::ContextFull => LLMC_STOP_CONTEXT_FULL,
+    }
+}
+
+/// The core's generation settings for `p`, stop strings read and every setting checked; errors
+/// name the fields as `name->field` (the struct's fields are core's field names). Shared by
+/// every export that takes an `llmc_generate_params`.
+///
+/// # Safety
+/// `p.stop` must be NULL or hold `p.n_stop` pointers, each NULL or NUL-terminated.
+pub(crate) unsafe fn generate_params(
+    p: &llmc_generate_params,
+    name: &str,
+) -> FfiResult<GenerateParams> {
+    // SAFETY: forwarded from the caller.
+    let stops = unsafe { arg_slice(p.stop, p.n_stop, &format!("{name}->stop"))? };
+    let mut stop = Vec::with_capacity(stops.len());
+    for (i, &st) in stops.iter().enumerate() {
+        // SAFETY: forwarded from the caller.
+        let st = unsafe { arg_cstr(st, &format!("{name}->stop[{i}]"))? };
+        stop.push(st.to_string());
+    }
+    let params = GenerateParams {
+        max_tokens: p.max_tokens,
+        sampler: SamplerParams {
+            temperature: p.temperature,
+            top_k: p.top_k,
+            top_p: p.top_p,
+            repeat_penalty: p.repeat_penalty,
+            repeat_last_n: p.repeat_last_n,
+            seed: p.seed,
+        },
+        stop,
+    };
+    params.validate_named(&|s| format!("{name}->{}", s.field_name()))?;
+    Ok(params)
+}
+
+/// An [`llmc_text_callback`] (or none) as the core's text sink: each piece is passed on
+/// NUL-terminated.
+pub(crate) struct TextSink {
+    callback: llmc_text_callback,
+    user_data: *mut c_void,
+    piece: Vec<u8>,
+}
+
+impl TextSink {
+    pub(crate) fn new(callback: llmc_text_callback, user_data: *mut c_void) -> TextSink {
+        TextSink {
+            callback,
+            user_data,
+            piece: Vec::new(),
+        }
+    }
+
+    /// Passes `text` to the callback; its answer (true without one) says whether to go on.
+    pub(crate) fn on_text(&mut self, text: &str) -> bool {
+        let Some(cb) = self.callback else {
+            return true;
+        };
+        self.piece.clear();
+        self.piece.extend_from_slice(text.as_bytes());
+        self.piece.push(0);
+        // SAFETY: the caller installed the callback for this call's duration.
+        unsafe { cb(self.piece.as_ptr().cast(), text.len(), self.user_data) }
+    }
+}
+
 /// Appends `prompt` (`n_prompt` tokens, at least one) to the session and generates after
 /// it, streaming text to `callback` (may be NULL). On success the session holds the prompt
 /// and the generated tokens (but the last), and `*result` (may be NULL) says what happened.
@@ -127,38 +202,10 @@ pub unsafe extern "C" fn llmc_generate(
         if prompt.is_empty() {
             return Err(invalid("the prompt is empty"));
         }
-        let stops = unsafe { arg_slice(p.stop, p.n_stop, "params->stop")? };
-        let mut stop = Vec::with_capacity(stops.len());
-        for (i, &st) in stops.iter().enumerate() {
-            let st = unsafe { arg_cstr(st, &format!("params->stop[{i}]"))? };
-            stop.push(st.to_string());
-        }
-        let params = GenerateParams {
-            max_tokens: p.max_tokens,
-            sampler: SamplerParams {
-                temperature: p.temperature,
-                top_k: p.top_k,
-                top_p: p.top_p,
-                repeat_penalty: p.repeat_penalty,
-                repeat_last_n: p.repeat_last_n,
-                seed: p.seed,
-            },
-            stop,
-        };
-        // The struct's fields are core's field names; errors name them as `params->field`.
-        params.validate_named(&|s| format!("params->{}", s.field_name()))?;
-        let mut piece = Vec::new();
-        let mut on_text = |text: &str| match callback {
-            None => true,
-            Some(cb) => {
-                piece.clear();
-                piece.extend_from_slice(text.as_bytes());
-                piece.push(0);
-                // SAFETY: the caller installed the callback for this call's duration.
-                unsafe { cb(piece.as_ptr().cast(), text.len(), user_data) }
-            }
-        };
-        let g = generate(&mut s.session, prompt, &params, &mut on_text)?;
+        // SAFETY: the struct's `stop` holds `n_stop` strings (the caller's promise).
+        let params = unsafe { generate_params(&p, "params")? };
+        let mut sink = TextSink::new(callback, user_data);
+        let g = generate(&mut s.session, prompt, &params, &mut |t| sink.on_text(t))?;
         let decode = match g.decode_tokens_per_s() {
             Some(tps) => format!("{tps:.1} tokens/s decode"),
             None => "no decode steps".into(),
@@ -177,13 +224,7 @@ pub unsafe extern "C" fn llmc_generate(
                 struct_size: size_of::<llmc_generation>(),
                 n_tokens: g.tokens.len(),
                 prompt_tokens: g.prompt_tokens,
-                stop_reason: match g.stop {
-                    StopReason::Eos => LLMC_STOP_EOS,
-                    StopReason::StopString => LLMC_STOP_STRING,
-                    StopReason::MaxTokens => LLMC_STOP_MAX_TOKENS,
-                    StopReason::Callback => LLMC_STOP_CALLBACK,
-                    StopReason::ContextFull => LLMC_STOP_CONTEXT_FULL,
-                },
+                stop_reason: stop_reason(g.stop),
                 prefill_seconds: g.prefill_seconds,
                 decode_seconds: g.decode_seconds,
                 decode_steps: g.decode_steps,

@@ -17,6 +17,7 @@ pub mod model;
 pub mod prune;
 pub mod schedule;
 pub mod session;
+pub mod spec;
 pub mod status;
 pub mod tensors;
 

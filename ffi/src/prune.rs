@@ -3,7 +3,7 @@
 //! new GGUF file, the flow of `llmcore prune --out`.
 
 use crate::boundary::{
-    arg_cstr, arg_path, check_result, guard, invalid, log, read_params, Failure, FfiResult,
+    arg_cstr, arg_path, check_result, guard, inner, invalid, log, read_params, Failure, FfiResult,
     LLMC_LOG_INFO,
 };
 use crate::status::llmc_status;
@@ -234,14 +234,6 @@ fn pattern(p: &llmc_prune_params) -> FfiResult<Pattern> {
         .validate()
         .map_err(|e| invalid(format!("params: {}", inner(e))))?;
     Ok(pattern)
-}
-
-/// A core error's message without its kind's prefix (the status carries the kind).
-fn inner(e: runtime::Error) -> String {
-    match e {
-        runtime::Error::InvalidArgument(m) => m,
-        other => other.to_string(),
-    }
 }
 
 /// Where a pruning run's progress goes.

@@ -109,6 +109,57 @@ int main(int argc, char **argv) {
     }
     CHECK(caught);
 
+    // Speculative decoding: greedy output is generate()'s (the n-gram draft with a fixed chain:
+    // model drafts and the automatic budget's timing are slow under memcheck; tests/c/spec.c
+    // runs those natively); bad settings throw before any work; a callback's exception comes
+    // back out of speculate().
+    {
+        SpecParams sp;
+        sp.generate = gp;
+        sp.c.tree = LLMC_TREE_CHAIN;
+        sp.c.budget = 4;
+        Session target(model, 64);
+        std::string pieces_text;
+        Speculation sd = speculate(target, toks, sp, [&](std::string_view piece) {
+            pieces_text += piece;
+            return true;
+        });
+        CHECK(sd.generation.text == g1.text && pieces_text == g1.text);
+        CHECK(sd.generation.n_tokens == 12 && sd.generation.stop_reason == LLMC_STOP_MAX_TOKENS);
+        CHECK(sd.steps >= 1 && sd.steps == sd.generation.decode_steps);
+        CHECK(sd.accepted <= sd.drafted && sd.mean_accepted_length >= 1.0);
+        CHECK(target.size() == toks.size() + 11);
+
+        Session fresh(model, 64);
+        SpecParams bad = sp;
+        bad.c.draft_kind = LLMC_DRAFT_SELF;
+        bad.c.self_draft_layers = 30;
+        EXPECT_ERROR(speculate(fresh, toks, bad), LLMC_ERR_INVALID_ARGUMENT,
+                     "params->self_draft_layers: a self-draft of 30 layers from a model of 30");
+        bad = sp;
+        bad.c.budget = 0;
+        bad.c.max_depth = 0;
+        EXPECT_ERROR(speculate(fresh, toks, bad), LLMC_ERR_INVALID_ARGUMENT,
+                     "params->max_depth");
+        bad = sp;
+        bad.c.draft_kind = LLMC_DRAFT_MODEL;
+        EXPECT_ERROR(speculate(fresh, toks, bad), LLMC_ERR_NULL_ARGUMENT,
+                     "'params->draft_model' is NULL");
+        bad = sp;
+        bad.generate.stop = {""};
+        EXPECT_ERROR(speculate(fresh, toks, bad), LLMC_ERR_INVALID_ARGUMENT,
+                     "params->generate->stop[0]");
+        EXPECT_ERROR(speculate(fresh, {}, sp), LLMC_ERR_INVALID_ARGUMENT, "the prompt is empty");
+        CHECK(fresh.size() == 0);
+        bool spec_caught = false;
+        try {
+            speculate(fresh, toks, sp, [](std::string_view) -> bool { throw std::logic_error("x"); });
+        } catch (const std::logic_error &) {
+            spec_caught = true;
+        }
+        CHECK(spec_caught);
+    }
+
     // Logits, errors from eval, truncate / compact.
     s.clear();
     std::vector<float> logits = s.eval(toks);

@@ -513,7 +513,7 @@ impl Model {
     }
 
     /// Checks every token id against the vocabulary.
-    fn check_tokens(&self, tokens: &[u32]) -> Result<()> {
+    pub(crate) fn check_tokens(&self, tokens: &[u32]) -> Result<()> {
         match tokens
             .iter()
             .find(|&&t| t as usize >= self.config.vocab_size)

@@ -395,6 +395,8 @@ impl Speculator {
                 "speculative generation needs a non-empty prompt",
             ));
         };
+        // Every id checked before any work, so a bad one leaves the session as it was.
+        session.model().check_tokens(prompt)?;
         let room = session.capacity() - session.len();
         if prompt.len() > room {
             return Err(Error::ContextOverflow {

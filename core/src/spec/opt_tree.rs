@@ -41,7 +41,7 @@ impl OptTree {
     pub fn validate(&self) -> Result<()> {
         if self.budget == 0 || self.max_depth == 0 {
             return Err(Error::invalid(format!(
-                "OPT-Tree budget {} and depth {} must both be >= 1",
+                "tree budget {} and depth {} must both be >= 1",
                 self.budget, self.max_depth
             )));
         }

@@ -118,6 +118,44 @@ public struct Generation {
     }
 }
 
+/// The tree a draft fills each speculative step (LLMC_TREE_*).
+public enum TreeKind: UInt32 {
+    case opt = 0, chain = 1, eagle = 2, sequoia = 3
+}
+
+/// Where speculative decoding's draft tokens come from (LLMC_DRAFT_*).
+public enum DraftKind: UInt32 {
+    case model = 0  // a separate model with the target's vocabulary (SpecParams.draftModel)
+    case selfDraft = 1  // the target's own first c.self_draft_layers layers
+    case ngram = 2  // continuations of the last c.ngram_min...c.ngram_n tokens seen earlier
+}
+
+/// Speculative decoding settings; defaults from llmc_spec_default_params() (OPT-Tree, automatic
+/// budget up to 32, the n-gram draft). `generate` replaces `c.generate`; a non-nil `draftModel`
+/// replaces `c.draft_model`.
+public struct SpecParams {
+    public var c = llmc_spec_default_params()
+    public var generate = GenerateParams()
+    public var draftModel: Model? = nil
+    public init() {}
+    public var tree: TreeKind {
+        get { TreeKind(rawValue: c.tree) ?? .opt }
+        set { c.tree = newValue.rawValue }
+    }
+    public var draft: DraftKind {
+        get { DraftKind(rawValue: c.draft_kind) ?? .ngram }
+        set { c.draft_kind = newValue.rawValue }
+    }
+}
+
+/// What a speculative generation produced: the Generation `generate` would report (its decode
+/// steps are the verification steps) and what speculation did.
+public struct Speculation {
+    public var generation: Generation
+    public var steps: Int, drafted: Int, accepted: Int
+    public var meanAcceptedLength: Double, draftSeconds: Double, verifySeconds: Double
+}
+
 /// Perplexity settings; defaults from llmc_perplexity_default_params().
 public struct PerplexityParams {
     public var c = llmc_perplexity_default_params()
@@ -270,46 +308,92 @@ public final class Session {
         _ prompt: [Token], params: GenerateParams = GenerateParams(),
         onText: ((String) throws -> Bool)? = nil
     ) throws -> Generation {
-        let box = CallbackBox<((String) throws -> Bool)?>(onText)
+        let box = TextBox(onText)
         let ud = Unmanaged.passUnretained(box).toOpaque()
-        let cb: llmc_text_callback = { text, len, ud in
-            let box = Unmanaged<CallbackBox<((String) throws -> Bool)?>>.fromOpaque(ud!)
-                .takeUnretainedValue()
-            let bytes = UnsafeRawBufferPointer(start: text, count: len)
-            let piece = String(decoding: bytes, as: UTF8.self)
-            box.text += piece
-            do {
-                return try box.fn?(piece) ?? true
-            } catch {
-                box.error = error
-                return false
-            }
-        }
-        var p = params.c
         var g = llmc_generation()
         g.struct_size = MemoryLayout<llmc_generation>.size
-        let stops = params.stop.map { strdup($0) }
-        defer { stops.forEach { free($0) } }
-        var stopPtrs: [UnsafePointer<CChar>?] = stops.map { UnsafePointer($0) }
-        let status = stopPtrs.withUnsafeMutableBufferPointer { s -> Int32 in
-            p.stop = UnsafePointer(s.baseAddress)
-            p.n_stop = s.count
+        let status = withCGenerateParams(params) { c -> Int32 in
+            var p = c
             return prompt.withUnsafeBufferPointer { t in
-                llmc_generate(handle, t.baseAddress, t.count, &p, cb, ud, &g)
+                llmc_generate(handle, t.baseAddress, t.count, &p, textCallback, ud, &g)
             }
         }
         withExtendedLifetime(box) {}
         if let error = box.error { throw error }
         try check(status)
-        var out = Generation()
-        out.text = box.text
-        out.tokens = g.n_tokens
-        out.promptTokens = g.prompt_tokens
-        out.decodeSteps = g.decode_steps
-        out.stopReason = StopReason(rawValue: g.stop_reason) ?? .maxTokens
-        out.prefillSeconds = g.prefill_seconds
-        out.decodeSeconds = g.decode_seconds
-        return out
+        return Generation(
+            text: box.text, tokens: g.n_tokens, promptTokens: g.prompt_tokens,
+            decodeSteps: g.decode_steps,
+            stopReason: StopReason(rawValue: g.stop_reason) ?? .maxTokens,
+            prefillSeconds: g.prefill_seconds, decodeSeconds: g.decode_seconds)
+    }
+
+    /// Generates after `prompt` speculatively (llmc_speculate): the draft chosen by `params`
+    /// proposes token trees that this session's model verifies. Greedy output is `generate`'s
+    /// text for the same settings. Bad settings throw before any work, the session untouched.
+    public func speculate(
+        _ prompt: [Token], params: SpecParams = SpecParams(),
+        onText: ((String) throws -> Bool)? = nil
+    ) throws -> Speculation {
+        let box = TextBox(onText)
+        let ud = Unmanaged.passUnretained(box).toOpaque()
+        var r = llmc_spec_result()
+        r.struct_size = MemoryLayout<llmc_spec_result>.size
+        let status = withCGenerateParams(params.generate) { c -> Int32 in
+            var g = c
+            return withUnsafePointer(to: &g) { gp in
+                var p = params.c
+                p.generate = gp
+                if let draft = params.draftModel { p.draft_model = draft.handle }
+                return prompt.withUnsafeBufferPointer { t in
+                    llmc_speculate(handle, t.baseAddress, t.count, &p, textCallback, ud, &r)
+                }
+            }
+        }
+        withExtendedLifetime(box) {}
+        withExtendedLifetime(params.draftModel) {}
+        if let error = box.error { throw error }
+        try check(status)
+        let generation = Generation(
+            text: box.text, tokens: r.n_tokens, promptTokens: r.prompt_tokens,
+            decodeSteps: r.decode_steps,
+            stopReason: StopReason(rawValue: r.stop_reason) ?? .maxTokens,
+            prefillSeconds: r.prefill_seconds, decodeSeconds: r.decode_seconds)
+        return Speculation(
+            generation: generation, steps: r.steps, drafted: r.drafted, accepted: r.accepted,
+            meanAcceptedLength: r.mean_accepted_length, draftSeconds: r.draft_seconds,
+            verifySeconds: r.verify_seconds)
+    }
+}
+
+/// The box of a streaming text callback.
+typealias TextBox = CallbackBox<((String) throws -> Bool)?>
+
+/// The llmc_text_callback of a TextBox: collects the text and forwards each piece; an error
+/// thrown by the closure stops generation and is kept in the box.
+let textCallback: llmc_text_callback = { text, len, ud in
+    let box = Unmanaged<TextBox>.fromOpaque(ud!).takeUnretainedValue()
+    let bytes = UnsafeRawBufferPointer(start: text, count: len)
+    let piece = String(decoding: bytes, as: UTF8.self)
+    box.text += piece
+    do {
+        return try box.fn?(piece) ?? true
+    } catch {
+        box.error = error
+        return false
+    }
+}
+
+/// Calls `body` with `params` as the C struct, its stop strings valid during the call.
+func withCGenerateParams<R>(_ params: GenerateParams, _ body: (llmc_generate_params) -> R) -> R {
+    var p = params.c
+    let stops = params.stop.map { strdup($0) }
+    defer { stops.forEach { free($0) } }
+    var stopPtrs: [UnsafePointer<CChar>?] = stops.map { UnsafePointer($0) }
+    return stopPtrs.withUnsafeMutableBufferPointer { s -> R in
+        p.stop = UnsafePointer(s.baseAddress)
+        p.n_stop = s.count
+        return body(p)
     }
 }
 

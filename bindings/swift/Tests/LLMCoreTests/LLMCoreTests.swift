@@ -71,6 +71,42 @@ final class LLMCoreTests: XCTestCase {
         XCTAssertEqual(g3.stopReason, .callback)
     }
 
+    func testSpeculateGreedyIsGenerate() throws {
+        let model = try Model(path: modelPath)
+        let tokens = try model.tokenize("The capital of France is")
+        var gp = GenerateParams()
+        gp.c.max_tokens = 24
+        let plain = try Session(model: model).generate(tokens, params: gp)
+        var selfDraft = SpecParams()
+        selfDraft.generate = gp
+        selfDraft.draft = .selfDraft
+        selfDraft.c.self_draft_layers = 8
+        var ngram = SpecParams()
+        ngram.generate = gp
+        for p in [selfDraft, ngram] {
+            var streamed = ""
+            let r = try Session(model: model).speculate(tokens, params: p) {
+                streamed += $0
+                return true
+            }
+            XCTAssertEqual(r.generation.text, plain.text)
+            XCTAssertEqual(streamed, plain.text)
+            XCTAssertEqual(r.generation.tokens, plain.tokens)
+            XCTAssertGreaterThanOrEqual(r.meanAcceptedLength, 1)
+        }
+        var bad = selfDraft
+        bad.c.self_draft_layers = 30
+        XCTAssertThrowsError(try Session(model: model).speculate(tokens, params: bad)) {
+            XCTAssertEqual(($0 as? LLMCoreError)?.kind, .invalidArgument)
+            XCTAssertTrue(($0 as? LLMCoreError)?.message.contains("self_draft_layers") ?? false)
+        }
+        bad = ngram
+        bad.draft = .model
+        XCTAssertThrowsError(try Session(model: model).speculate(tokens, params: bad)) {
+            XCTAssertEqual(($0 as? LLMCoreError)?.kind, .nullArgument)
+        }
+    }
+
     func testPerplexityProgressAndCancel() throws {
         let model = try Model(path: modelPath)
         let tokens = try model.tokenize("The capital of France is")
