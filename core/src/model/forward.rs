@@ -435,6 +435,11 @@ impl Model {
     /// The final norm and output projection of the residual rows `rows` of `x`
     /// (`vocab_size` logits each, in that order).
     pub fn logits(&self, x: &[f32], rows: &[usize], numerics: Numerics) -> Result<Vec<f32>> {
+        in_pool(|| self.logits_in_pool(x, rows, numerics))
+    }
+
+    /// [`Model::logits`], on whatever thread calls it.
+    fn logits_in_pool(&self, x: &[f32], rows: &[usize], numerics: Numerics) -> Result<Vec<f32>> {
         let (d, w) = (self.config.d_model, &self.weights);
         if !x.len().is_multiple_of(d) {
             return Err(Error::invalid(format!(

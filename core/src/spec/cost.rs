@@ -7,7 +7,7 @@
 //! flat up to dozens of tokens and the same rule picks a large tree. Nothing here assumes
 //! either: the curves are measured.
 
-use super::static_tree::Shape;
+use super::static_tree::{Sequoia, Shape};
 use super::verify::RankStats;
 use crate::model::generate::now;
 use crate::model::{Batch, KvCache, KvType, LogitRows, Model, Numerics};
@@ -252,8 +252,13 @@ impl CostModel {
     /// one predicting the most tokens per second wins.
     pub fn choose(&self, acceptance: &[f64], budgets: &[usize], max_depth: usize) -> Plan {
         let mut best = self.predict(&Shape::chain(0), 0.0);
+        let program = Sequoia::new(
+            acceptance,
+            budgets.iter().copied().max().unwrap_or(0),
+            max_depth,
+        );
         for &b in budgets.iter().filter(|&&b| b > 0) {
-            let (shape, e) = Shape::sequoia(acceptance, b, max_depth);
+            let (shape, e) = program.shape(b);
             let plan = self.predict(&shape, e);
             if plan.tokens_per_s > best.tokens_per_s {
                 best = plan;

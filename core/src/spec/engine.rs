@@ -237,10 +237,14 @@ impl<'t> HeadRows<'t> {
 const AUTO_BUDGETS: [usize; 11] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48];
 /// With an automatic budget, trees of this size run until [`EXPLORE_VISITS`] nodes are measured.
 const EXPLORE_BUDGET: usize = 4;
-const EXPLORE_VISITS: f64 = 8.0;
+const EXPLORE_VISITS: f64 = 8.0; // nodes measured in all, not decayed
 /// While the plan is plain decoding, every this many steps one 1-node tree keeps the
 /// acceptance measurement alive, so speculation resumes when the text becomes predictable.
+/// The interval doubles after each probe that leaves the plan at plain decoding (a model
+/// draft must first read every token since its last proposal, so probes are not free), up to
+/// [`PROBE_MAX`], and returns to this when a tree is chosen.
 const PROBE_EVERY: usize = 32;
+const PROBE_MAX: usize = 1024;
 
 /// A speculative decoder: settings, the cost model (measured at first use with an automatic
 /// budget) and the acceptance by rank measured over every generation it has run.
@@ -251,6 +255,8 @@ pub struct Speculator {
     rank: RankStats,
     /// The acceptance by rank the plans use (recent steps, smoothed).
     estimate: AcceptanceEstimate,
+    /// Plain steps between probes ([`PROBE_EVERY`]).
+    probe_every: usize,
     profile_seconds: f64,
 }
 
@@ -262,6 +268,7 @@ impl Speculator {
             costs: None,
             rank: RankStats::default(),
             estimate: AcceptanceEstimate::default(),
+            probe_every: PROBE_EVERY,
             profile_seconds: 0.0,
         })
     }
@@ -322,32 +329,39 @@ impl Speculator {
             (Budget::Auto { max }, Some(costs)) => {
                 let budgets: Vec<usize> =
                     AUTO_BUDGETS.iter().copied().filter(|&b| b <= max).collect();
-                let mut plan =
+                let plan =
                     costs.choose(&self.estimate.acceptance(), &budgets, self.params.max_depth);
-                // Until a few nodes are measured, explore with a small tree instead of trusting
-                // the prior.
-                if self.estimate.visits() < EXPLORE_VISITS {
-                    plan.budget = plan.budget.max(EXPLORE_BUDGET.min(max));
-                }
-                if plan.budget == 0 && plain_run > 0 && plain_run.is_multiple_of(PROBE_EVERY) {
-                    plan.budget = 1;
-                }
-                plan
+                // Until a few nodes have ever been measured, explore with a small tree instead
+                // of trusting the prior; while plain decoding is chosen, probe now and then.
+                let forced = if (self.rank.visits as f64) < EXPLORE_VISITS {
+                    plan.budget.max(EXPLORE_BUDGET.min(max))
+                } else if plan.budget == 0
+                    && plain_run > 0
+                    && plain_run.is_multiple_of(self.probe_every)
+                {
+                    1
+                } else {
+                    return plan;
+                };
+                self.predict(costs, forced)
             }
-            (Budget::Fixed(n), Some(costs)) => {
-                let acc = self.estimate.acceptance();
-                let (shape, e) = Shape::sequoia(&acc, n, self.params.max_depth);
-                Plan {
-                    budget: n,
-                    ..costs.predict(&shape, e)
-                }
-            }
+            (Budget::Fixed(n), Some(costs)) => self.predict(costs, n),
             (Budget::Fixed(n), None) | (Budget::Auto { max: n }, None) => Plan {
                 budget: n,
                 accepted: 0.0,
                 seconds: 0.0,
                 tokens_per_s: 0.0,
             },
+        }
+    }
+
+    /// The prediction for a tree of `budget` nodes (Sequoia's shape for the current estimate).
+    fn predict(&self, costs: &CostModel, budget: usize) -> Plan {
+        let acc = self.estimate.acceptance();
+        let (shape, e) = Shape::sequoia(&acc, budget, self.params.max_depth);
+        Plan {
+            budget,
+            ..costs.predict(&shape, e)
         }
     }
 
@@ -437,6 +451,14 @@ impl Speculator {
             // Room for the root and the nodes; tokens left to emit cap the depth.
             let left = gp.max_tokens - emitter.out.tokens.len();
             let plan = self.plan(plain_run);
+            if let Budget::Auto { .. } = params.budget {
+                // A probe (a forced 1-node tree after a plain run) backs off; a chosen tree resets.
+                self.probe_every = match (plan.budget, plain_run) {
+                    (0, _) => self.probe_every,
+                    (_, 0) => PROBE_EVERY,
+                    _ => (self.probe_every * 2).min(PROBE_MAX),
+                };
+            }
             let budget = plan.budget.min(session.capacity() - base - 1);
             plain_run = if budget == 0 { plain_run + 1 } else { 0 };
             timed.calls.clear();

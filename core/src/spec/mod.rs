@@ -25,6 +25,6 @@ pub use draft::{check_vocabularies, Draft, ModelDraft};
 pub use engine::{Budget, SpecParams, SpecStats, Speculation, Speculator, TreeKind};
 pub use ngram::NgramDraft;
 pub use opt_tree::OptTree;
-pub use static_tree::Shape;
+pub use static_tree::{Sequoia, Shape};
 pub use tree::{Candidates, DraftTree};
 pub use verify::{RankStats, Verdict};

@@ -83,59 +83,10 @@ impl Shape {
 
     /// Sequoia's tree for `budget` nodes and `max_depth` layers: the shape maximizing the
     /// expected number of accepted tokens when the child of rank r is the target's choice with
-    /// probability `acceptance[r]` at every node (independently of depth), by dynamic
-    /// programming: with F(d, m) the best expectation of m nodes below a node with d layers left,
-    /// F(d, m) = max over sizes s_r >= 0 with sum m of sum over ranks r with s_r > 0 of
-    /// acceptance[r] * (1 + F(d - 1, s_r - 1)), F(0, m) = F(d, 0) = 0. Returns the shape and
-    /// F(max_depth, budget).
+    /// probability `acceptance[r]` at every node (see [`Sequoia`]). Returns the shape and its
+    /// expectation.
     pub fn sequoia(acceptance: &[f64], budget: usize, max_depth: usize) -> (Shape, f64) {
-        let r_max = acceptance.len();
-        // best[d][m]: F(d, m); choice[d][r][m]: nodes the subtree of rank r takes when ranks
-        // r.. share m nodes with d layers left.
-        let mut best = vec![vec![0.0f64; budget + 1]; max_depth + 1];
-        let mut choice = vec![vec![vec![0usize; budget + 1]; r_max + 1]; max_depth + 1];
-        for d in 1..=max_depth {
-            // g[r][m]: the best over ranks r.. with m nodes.
-            let mut g = vec![vec![0.0f64; budget + 1]; r_max + 1];
-            for r in (0..r_max).rev() {
-                for m in 0..=budget {
-                    let (mut v, mut pick) = (g[r + 1][m], 0);
-                    for s in 1..=m {
-                        let here = acceptance[r] * (1.0 + best[d - 1][s - 1]) + g[r + 1][m - s];
-                        if here > v + 1e-15 {
-                            (v, pick) = (here, s);
-                        }
-                    }
-                    g[r][m] = v;
-                    choice[d][r][m] = pick;
-                }
-            }
-            best[d] = g[0].clone();
-        }
-        // Read the shape off the choices, breadth first so parents precede children.
-        let mut paths = Vec::new();
-        let mut queue: Vec<(Vec<u32>, usize, usize)> = vec![(Vec::new(), budget, max_depth)];
-        let mut at = 0;
-        while at < queue.len() {
-            let (path, mut m, d) = queue[at].clone();
-            at += 1;
-            if d == 0 {
-                continue;
-            }
-            for (r, by_size) in choice[d].iter().enumerate().take(r_max) {
-                let s = by_size[m];
-                if s == 0 {
-                    continue;
-                }
-                let mut child = path.clone();
-                child.push(r as u32);
-                paths.push(child.clone());
-                queue.push((child, s - 1, d - 1));
-                m -= s;
-            }
-        }
-        paths.sort_by_key(|p| p.len());
-        (Shape { paths }, best[max_depth][budget])
+        Sequoia::new(acceptance, budget, max_depth).shape(budget)
     }
 
     /// Nodes in the shape.
@@ -217,6 +168,84 @@ impl Shape {
             }
         }
         Ok(tree)
+    }
+}
+
+/// Sequoia's dynamic program, solved once for every budget up to a maximum: with F(d, m) the
+/// best expected number of accepted tokens of m nodes below a node with d layers left,
+/// F(d, m) = max over sizes s_r >= 0 with sum m of sum over ranks r with s_r > 0 of
+/// acceptance[r] * (1 + F(d - 1, s_r - 1)), and F(0, m) = F(d, 0) = 0.
+#[derive(Debug, Clone)]
+pub struct Sequoia {
+    ranks: usize,
+    max_depth: usize,
+    /// best[d][m] = F(d, m).
+    best: Vec<Vec<f64>>,
+    /// choice[d][r][m]: nodes the subtree of rank r takes when ranks r.. share m nodes with d
+    /// layers left.
+    choice: Vec<Vec<Vec<usize>>>,
+}
+
+impl Sequoia {
+    /// The program for budgets up to `max_budget` and trees of up to `max_depth` layers.
+    pub fn new(acceptance: &[f64], max_budget: usize, max_depth: usize) -> Sequoia {
+        let (r_max, budget) = (acceptance.len(), max_budget);
+        let mut best = vec![vec![0.0f64; budget + 1]; max_depth + 1];
+        let mut choice = vec![vec![vec![0usize; budget + 1]; r_max + 1]; max_depth + 1];
+        for d in 1..=max_depth {
+            // g[r][m]: the best over ranks r.. with m nodes.
+            let mut g = vec![vec![0.0f64; budget + 1]; r_max + 1];
+            for r in (0..r_max).rev() {
+                for m in 0..=budget {
+                    let (mut v, mut pick) = (g[r + 1][m], 0);
+                    for s in 1..=m {
+                        let here = acceptance[r] * (1.0 + best[d - 1][s - 1]) + g[r + 1][m - s];
+                        if here > v + 1e-15 {
+                            (v, pick) = (here, s);
+                        }
+                    }
+                    g[r][m] = v;
+                    choice[d][r][m] = pick;
+                }
+            }
+            best[d] = g[0].clone();
+        }
+        Sequoia {
+            ranks: r_max,
+            max_depth,
+            best,
+            choice,
+        }
+    }
+
+    /// The best shape for `budget` nodes (at most the maximum the program was solved for) and
+    /// F(max_depth, budget).
+    pub fn shape(&self, budget: usize) -> (Shape, f64) {
+        let budget = budget.min(self.best[0].len() - 1);
+        // Read the shape off the choices, breadth first so parents precede children.
+        let mut paths = Vec::new();
+        let mut queue: Vec<(Vec<u32>, usize, usize)> = vec![(Vec::new(), budget, self.max_depth)];
+        let mut at = 0;
+        while at < queue.len() {
+            let (path, mut m, d) = queue[at].clone();
+            at += 1;
+            if d == 0 {
+                continue;
+            }
+            for (r, by_size) in self.choice[d].iter().enumerate().take(self.ranks) {
+                let s = by_size[m];
+                if s == 0 {
+                    continue;
+                }
+                let mut child = path.clone();
+                child.push(r as u32);
+                paths.push(child.clone());
+                queue.push((child, s - 1, d - 1));
+                m -= s;
+            }
+        }
+        paths.sort_by_key(|p| p.len());
+        (Shape { paths }, self.best[self.max_depth][budget])
     }
 }
 
@@ -305,6 +334,9 @@ mod tests {
             }
             rec(&all, 0, n, &mut pick, &mut best, &acc);
             let (s, e) = Shape::sequoia(&acc, n, 3);
+            // One program solved for the largest budget answers every smaller one.
+            let (s5, e5) = Sequoia::new(&acc, 5, 3).shape(n);
+            assert!((e5 - e).abs() < 1e-12 && s5.len() == n);
             assert!((e - best).abs() < 1e-12, "n={n}: dp {e} vs brute {best}");
             assert!((value(s.paths(), &acc) - e).abs() < 1e-12);
             assert_eq!(s.len(), n);
