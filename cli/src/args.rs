@@ -9,6 +9,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 /// One accepted flag.
+#[derive(Clone, Copy)]
 pub struct Flag {
     pub name: &'static str,
     /// `Some(placeholder)` when the flag takes a value.

@@ -15,6 +15,26 @@ const FLAGS: &[Flag] = &[
     path("--model", "PATH", "GGUF model"),
     opt("--prompt", "TEXT", "the prompt (raw text unless --chat)"),
     opt("--max-tokens", "N", "tokens to generate (default 128)"),
+    opt(
+        "--ctx",
+        "N",
+        "context size in tokens, 0 = the model's (default: prompt + max tokens, at most the model's)",
+    ),
+    switch("--chat", "wrap the prompt in the model's chat template"),
+    switch(
+        "--no-special",
+        "treat special-token text in the prompt as plain text",
+    ),
+    switch(
+        "--exact",
+        "use the exact f32 path instead of the quantized fast path",
+    ),
+    kv::FLAG,
+    sparse::FLAG,
+];
+
+/// The flags [`sampler_from_flags`] reads and `--stop`, shared by the commands that generate.
+pub const SAMPLER_FLAGS: &[Flag] = &[
     opt("--temperature", "T", "finite, >= 0; 0 = greedy (default 0)"),
     opt(
         "--top-k",
@@ -33,22 +53,6 @@ const FLAGS: &[Flag] = &[
     ),
     opt("--seed", "S", "random seed (default 0)"),
     opt("--stop", "TEXT", "stop before this (non-empty) string"),
-    opt(
-        "--ctx",
-        "N",
-        "context size in tokens, 0 = the model's (default: prompt + max tokens, at most the model's)",
-    ),
-    switch("--chat", "wrap the prompt in the model's chat template"),
-    switch(
-        "--no-special",
-        "treat special-token text in the prompt as plain text",
-    ),
-    switch(
-        "--exact",
-        "use the exact f32 path instead of the quantized fast path",
-    ),
-    kv::FLAG,
-    sparse::FLAG,
 ];
 
 /// The sampler set by `--temperature`, `--top-k`, `--top-p`, `--repeat-penalty` and `--seed`,
@@ -77,7 +81,8 @@ pub fn flag_name(setting: Setting) -> String {
 }
 
 pub fn run(argv: &[OsString]) -> Result<(), Failure> {
-    let p = parse("generate", "--model M --prompt P [flags]", FLAGS, argv)?;
+    let flags = [FLAGS, SAMPLER_FLAGS].concat();
+    let p = parse("generate", "--model M --prompt P [flags]", &flags, argv)?;
     p.at_most_positional(0).map_err(usage_err)?;
     let sampler = sampler_from_flags(&p, SamplerParams::default())?;
     let params = GenerateParams {

@@ -9,7 +9,7 @@
 //! median of N runs.
 
 use crate::args::{opt, path, switch, Flag, Parsed};
-use crate::generate::{flag_name, sampler_from_flags};
+use crate::generate::{flag_name, sampler_from_flags, SAMPLER_FLAGS};
 use crate::kv;
 use crate::output::{load_model, note, parse, usage_err, write_stdout};
 use crate::progress::Progress;
@@ -74,24 +74,6 @@ const FLAGS: &[Flag] = &[
         "N",
         "tokens to generate per prompt (default 128)",
     ),
-    opt("--temperature", "T", "finite, >= 0; 0 = greedy (default 0)"),
-    opt(
-        "--top-k",
-        "K",
-        "keep the K most likely tokens, 0 = all (default 40)",
-    ),
-    opt(
-        "--top-p",
-        "P",
-        "nucleus probability in (0, 1] (default 0.95)",
-    ),
-    opt(
-        "--repeat-penalty",
-        "R",
-        "penalty on the last 64 tokens, > 0, 1 = off (default 1)",
-    ),
-    opt("--seed", "S", "random seed (default 0)"),
-    opt("--stop", "TEXT", "stop before this (non-empty) string"),
     opt(
         "--repeat",
         "N",
@@ -281,7 +263,8 @@ fn curve_json(c: &Curve) -> Json {
 pub fn run(argv: &[OsString]) -> Result<(), Failure> {
     let synopsis = "--target T (--draft D | --self-draft-layers K | --ngram N) \
                     (--prompt P | --prompts-file F) [flags]";
-    let p = parse("speculate", synopsis, FLAGS, argv)?;
+    let flags = [FLAGS, SAMPLER_FLAGS].concat();
+    let p = parse("speculate", synopsis, &flags, argv)?;
     p.at_most_positional(0).map_err(usage_err)?;
     let params = params_from_flags(&p)?;
     let repeat: usize = p.num("--repeat", 1).map_err(usage_err)?;
