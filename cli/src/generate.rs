@@ -72,6 +72,23 @@ pub fn sampler_from_flags(p: &Parsed, defaults: SamplerParams) -> Result<Sampler
     })
 }
 
+/// `--max-tokens` (default 128), the sampler flags and `--stop`, validated (the error names
+/// the flag).
+pub fn generate_params_from_flags(p: &Parsed) -> Result<GenerateParams, Failure> {
+    let params = GenerateParams {
+        max_tokens: p.num("--max-tokens", 128).map_err(usage_err)?,
+        sampler: sampler_from_flags(p, SamplerParams::default())?,
+        stop: p
+            .str("--stop")
+            .map(|s| vec![s.to_string()])
+            .unwrap_or_default(),
+    };
+    params
+        .validate_named(&flag_name)
+        .map_err(|e| usage_err(e.to_string()))?;
+    Ok(params)
+}
+
 /// The flag that sets `setting` (validation errors name it).
 pub fn flag_name(setting: Setting) -> String {
     match setting {
@@ -84,18 +101,7 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
     let flags = [FLAGS, SAMPLER_FLAGS].concat();
     let p = parse("generate", "--model M --prompt P [flags]", &flags, argv)?;
     p.at_most_positional(0).map_err(usage_err)?;
-    let sampler = sampler_from_flags(&p, SamplerParams::default())?;
-    let params = GenerateParams {
-        max_tokens: p.num("--max-tokens", 128).map_err(usage_err)?,
-        sampler,
-        stop: p
-            .str("--stop")
-            .map(|s| vec![s.to_string()])
-            .unwrap_or_default(),
-    };
-    params
-        .validate_named(&flag_name)
-        .map_err(|e| usage_err(e.to_string()))?;
+    let params = generate_params_from_flags(&p)?;
     let sparse_kind = sparse::kind(&p)?;
     let model = sparse::load(p.required_path("--model").map_err(usage_err)?, sparse_kind)?;
     let prompt_text = p.required("--prompt").map_err(usage_err)?;

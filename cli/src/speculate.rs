@@ -9,14 +9,13 @@
 //! median of N runs.
 
 use crate::args::{opt, path, switch, Flag, Parsed};
-use crate::generate::{flag_name, sampler_from_flags, SAMPLER_FLAGS};
+use crate::generate::{generate_params_from_flags, SAMPLER_FLAGS};
 use crate::kv;
 use crate::output::{load_model, note, parse, usage_err, write_stdout};
 use crate::progress::Progress;
 use crate::Failure;
 use llmcore::io::json::{self, Json};
-use llmcore::model::generate::{generate, GenerateParams};
-use llmcore::model::sampling::SamplerParams;
+use llmcore::model::generate::generate;
 use llmcore::model::{Model, Numerics, Session};
 use llmcore::spec::{
     Budget, Curve, Draft, ModelDraft, NgramDraft, SpecParams, Speculation, Speculator, TreeKind,
@@ -192,18 +191,7 @@ fn draft_from_flags(
 
 /// The speculation settings from the flags, validated.
 fn params_from_flags(p: &Parsed) -> Result<SpecParams, Failure> {
-    let sampler = sampler_from_flags(p, SamplerParams::default())?;
-    let generate = GenerateParams {
-        max_tokens: p.num("--max-tokens", 128).map_err(usage_err)?,
-        sampler,
-        stop: p
-            .str("--stop")
-            .map(|s| vec![s.to_string()])
-            .unwrap_or_default(),
-    };
-    generate
-        .validate_named(&flag_name)
-        .map_err(|e| usage_err(e.to_string()))?;
+    let generate = generate_params_from_flags(p)?;
     let tree = TreeKind::from_name(p.str("--tree").unwrap_or("opt"))
         .map_err(|e| usage_err(format!("--tree: {}", message(e))))?;
     let max: usize = p.num("--budget-max", 32).map_err(usage_err)?;
@@ -290,7 +278,8 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
         Numerics::Fast
     };
     let kv_type = kv::kv_type(&p, numerics)?;
-    let target = load_model(p.required_path("--target").map_err(usage_err)?)?;
+    let target_path = p.required_path("--target").map_err(usage_err)?;
+    let target = load_model(target_path)?;
     let mut draft = draft_from_flags(&p, &target, numerics)?;
     let tok = target.tokenizer();
     let json = p.flag("--json");
@@ -446,15 +435,7 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
             })
             .collect();
         let j = Json::object(vec![
-            (
-                "target",
-                Json::from(
-                    p.required_path("--target")
-                        .map_err(usage_err)?
-                        .display()
-                        .to_string(),
-                ),
-            ),
+            ("target", Json::from(target_path.display().to_string())),
             ("draft", Json::from(draft.describe())),
             ("tree", Json::from(params.tree.name())),
             ("budget", Json::from(budget)),
@@ -534,7 +515,7 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
     }
     note(&format!(
         "[{} with {}, tree {}, budget {budget}: {mean_len:.2} tokens per step; profile {:.1} s]",
-        p.required_path("--target").map_err(usage_err)?.display(),
+        target_path.display(),
         draft.describe(),
         params.tree.name(),
         spec.profile_seconds()

@@ -245,7 +245,7 @@ impl Model {
         };
         self.check_logit_rows(n, &out_rows)?;
         let x = self.run_layers(cache, batch, numerics, layers)?;
-        self.logits(&x, &out_rows, numerics)
+        self.logits_in_pool(&x, &out_rows, numerics)
     }
 
     /// [`Model::forward`] without the output head: the residual stream of every new token
