@@ -12,6 +12,7 @@
 pub mod activation;
 pub mod attention;
 pub mod f16_rows;
+pub mod gemm;
 pub mod matmul;
 pub mod norm;
 pub mod rope;
