@@ -15,6 +15,7 @@ pub mod f16_rows;
 pub mod gemm;
 pub mod matmul;
 pub mod norm;
+pub mod range_finder;
 pub mod rope;
 
 use crate::tensor::quant;

@@ -1,7 +1,7 @@
 //! Next-token selection: greedy, or sampling with repetition penalty, top-k, top-p and
 //! temperature (applied in that order, as llama.cpp's default chain does), from a seeded RNG.
 
-use crate::math::expf;
+use crate::math::{cos, expf, ln, sqrt};
 use crate::{Error, Result};
 use alloc::format;
 use alloc::string::String;
@@ -130,6 +130,13 @@ impl Rng {
     /// Uniform in [0, 1) with 53 random bits.
     pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// A standard normal draw (Box-Muller, `sqrt(-2 ln u1) cos(2 pi u2)` with `u1` in (0, 1]).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = 1.0 - self.next_f64();
+        let u2 = self.next_f64();
+        sqrt(-2.0 * ln(u1)) * cos(core::f64::consts::TAU * u2)
     }
 }
 
