@@ -15,6 +15,7 @@ pub mod io;
 pub mod kernels;
 pub mod math;
 pub mod model;
+pub mod optim;
 pub mod prune;
 pub mod sched;
 pub mod spec;

@@ -1,0 +1,338 @@
+//! Adapprox (Zhao et al. 2024): Adam's second moment kept, per matrix, as rank-`k` factors
+//! `V ≈ Q Uᵀ` found by randomized subspace iteration ([`crate::kernels::range_finder`]), the rank
+//! adapting between `k_min` and `k_max` to the relative approximation error.
+//!
+//! One step of a `rows x cols` matrix with gradient `g`:
+//! 1. `V_t = β2 Q Uᵀ + (1 − β2) g²` (dense, for this step only);
+//! 2. `u = g / (sqrt(max(V_t, 0) / (1 − β2^t)) + ε)`: `V` clamped at zero before the root (a
+//!    low-rank approximation can dip below it), Adam's bias correction, then the RMS clip
+//!    `u ← u / max(1, RMS(u) / d)`;
+//! 3. `(Q, U)` ← the rank-`r` truncation of `V_t`'s sketch, `r` the smallest rank in
+//!    `[k_min, min(k_max, s)]` whose relative error `‖V_t − Q Uᵀ‖_F / ‖V_t‖_F` is at most `ξ`
+//!    (all ranks' errors come from one sketch of width `s = k + p`);
+//! 4. with a first moment, `m ← β1 m + (1 − β1) u` and the step is along `m / (1 − β1^t)`,
+//!    optionally scaled by the cosine guidance `γ = (1 + cos(u, m_{t−1})) / 2`; without, along
+//!    `u`; after decoupled weight decay: `p ← p (1 − η λ) − η γ m̂`.
+//!
+//! Choices the paper leaves open, made here:
+//! - **Rank adaptation.** The sketch width is `k + p`. If no rank up to the sketch width (and
+//!   `k_max`) meets `ξ`, the factors keep the widest and `k` doubles for the next step (up to
+//!   `k_max`); if rank `r` meets it, `k` moves to `r` when `r >= k` and only halfway down
+//!   (`ceil((k + r) / 2)`) when `r < k`, so one easy step does not drop the rank at once: the
+//!   smoothing over steps. Defaults: `k_min = 1`, `k_max = 64`, `ξ = 0.05`, `p = 5`, one power
+//!   iteration; `k` starts at `k_min`.
+//! - **Bias correction.** Both moments are bias-corrected as in Adam, so the first step is not
+//!   `sqrt(1 / (1 − β2))` times too large before the clip.
+//! - **Cosine guidance.** `γ_t = (1 + cos θ_t) / 2 ∈ [0, 1]` with `θ_t` the angle between this
+//!   step's clipped update and the previous first moment (`γ = 1` when that is zero): when the
+//!   fresh gradient direction disagrees with the momentum, the momentum is stale and the step
+//!   shrinks (to half when orthogonal, to zero when opposite). Off by default.
+//!
+//! Vectors (and any parameter declared as one) keep the full second moment and follow the same
+//! rule, so a matrix at full rank reduces to it exactly (tested).
+
+use super::{
+    check_beta, check_positive, clip_by_rms, f32_bytes, Factors, ParamShape, ParamSpec, Rule,
+    Stepper,
+};
+use crate::kernels::gemm::{gemm, Mat};
+use crate::kernels::range_finder::RangeSketch;
+use crate::math::{pow, sqrt, sqrtf};
+use crate::model::sampling::Rng;
+use crate::{Error, Result};
+use alloc::format;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Adapprox's hyperparameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdapproxParams {
+    pub lr: f64,
+    /// The first moment's decay, or none (the memory-lean variant).
+    pub beta1: Option<f64>,
+    pub beta2: f64,
+    pub eps: f64,
+    /// The clipping threshold `d`.
+    pub clip: f64,
+    pub weight_decay: f64,
+    /// `k_min`: the lowest rank of a matrix's factors.
+    pub rank_min: usize,
+    /// `k_max`: the highest rank (clamped to `min(rows, cols)` per matrix).
+    pub rank_max: usize,
+    /// `ξ`: the relative error the rank is chosen to meet.
+    pub error_target: f64,
+    /// `p`: extra sketch columns beyond the target rank.
+    pub oversample: usize,
+    /// `l`: power iterations of the range finder.
+    pub power_iters: usize,
+    /// Scale the step by the cosine guidance (needs the first moment).
+    pub guidance: bool,
+    /// Seed of the Gaussian test matrices (each matrix draws from its own stream).
+    pub seed: u64,
+}
+
+impl Default for AdapproxParams {
+    fn default() -> Self {
+        AdapproxParams {
+            lr: 1e-3,
+            beta1: Some(0.9),
+            beta2: 0.999,
+            eps: 1e-8,
+            clip: 1.0,
+            weight_decay: 0.0,
+            rank_min: 1,
+            rank_max: 64,
+            error_target: 0.05,
+            oversample: 5,
+            power_iters: 1,
+            guidance: false,
+            seed: 0,
+        }
+    }
+}
+
+impl AdapproxParams {
+    /// Checks every hyperparameter's range.
+    pub fn validate(&self) -> Result<()> {
+        super::check_lr(self.lr)?;
+        if let Some(b) = self.beta1 {
+            check_beta("beta1", b)?;
+        }
+        check_beta("beta2", self.beta2)?;
+        check_positive("eps", self.eps, true)?;
+        check_positive("clip", self.clip, true)?;
+        check_positive("weight_decay", self.weight_decay, false)?;
+        check_positive("error_target", self.error_target, false)?;
+        if self.rank_min == 0 || self.rank_min > self.rank_max {
+            return Err(Error::invalid(format!(
+                "rank range [{}, {}] is empty (need 1 <= rank_min <= rank_max)",
+                self.rank_min, self.rank_max
+            )));
+        }
+        if self.guidance && self.beta1.is_none() {
+            return Err(Error::invalid(
+                "cosine guidance compares the update with the first moment: set beta1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Adapprox over declared parameters.
+pub type Adapprox = Stepper<AdapproxParams>;
+
+impl Adapprox {
+    /// Adapprox for `params`.
+    pub fn create(hp: AdapproxParams, params: Vec<ParamSpec>) -> Result<Self> {
+        hp.validate()?;
+        Stepper::new(hp, params)
+    }
+}
+
+/// A matrix's second moment as rank-`rank` factors `Q` (`rows x rank`) and `U` (`cols x rank`).
+pub struct LowRank {
+    rows: usize,
+    cols: usize,
+    q: Vec<f32>,
+    u: Vec<f32>,
+    rank: usize,
+    /// The target rank `k` of the next sketch.
+    k: usize,
+    /// The relative error of the factors kept.
+    error: f64,
+    rng: Rng,
+}
+
+/// The second moment of one parameter.
+pub enum Moment {
+    LowRank(LowRank),
+    Full(Vec<f32>),
+}
+
+/// One parameter's Adapprox state.
+pub struct AdapproxState {
+    v: Moment,
+    m: Option<Vec<f32>>,
+}
+
+impl AdapproxParams {
+    fn rank_cap(&self, rows: usize, cols: usize) -> usize {
+        self.rank_max.min(rows).min(cols)
+    }
+
+    /// Step 3: re-factors `v` (the dense `V_t`) and adapts the rank.
+    fn refactor(&self, lr: &mut LowRank, v: &[f32]) {
+        let cap = self.rank_cap(lr.rows, lr.cols);
+        let sketch = RangeSketch::new(
+            v,
+            lr.rows,
+            lr.cols,
+            lr.k + self.oversample,
+            self.power_iters,
+            &mut lr.rng,
+        );
+        let widest = cap.min(sketch.width());
+        let target = self.error_target;
+        let met = (self.rank_min..=widest).find(|&r| sketch.relative_error(r) <= target);
+        let rank = met.unwrap_or(widest);
+        lr.k = match met {
+            None => cap.min(2 * lr.k),
+            Some(r) if r >= lr.k => r,
+            Some(r) => r.max(lr.k - (lr.k - r) / 2),
+        };
+        let (q, u) = sketch.truncate(rank);
+        lr.error = sketch.relative_error(rank);
+        lr.q = q;
+        lr.u = u;
+        lr.rank = rank;
+    }
+}
+
+impl Rule for AdapproxParams {
+    type State = AdapproxState;
+    const NAME: &'static str = "adapprox";
+
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
+    fn check_param(&self, spec: &ParamSpec) -> Result<()> {
+        if let ParamShape::Matrix { rows, cols } = spec.shape {
+            if self.rank_min > rows.min(cols) {
+                return Err(Error::invalid(format!(
+                    "rank_min {} is larger than matrix '{}' ({rows}x{cols}) allows",
+                    self.rank_min, spec.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn init(&self, spec: &ParamSpec, index: usize) -> AdapproxState {
+        let v = match spec.shape {
+            ParamShape::Matrix { rows, cols } => Moment::LowRank(LowRank {
+                rows,
+                cols,
+                q: Vec::new(),
+                u: Vec::new(),
+                rank: 0,
+                k: self.rank_min,
+                error: 0.0,
+                rng: Rng::new(self.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            }),
+            ParamShape::Vector { len } => Moment::Full(vec![0.0; len]),
+        };
+        AdapproxState {
+            v,
+            m: self.beta1.map(|_| vec![0.0; spec.shape.len()]),
+        }
+    }
+
+    fn update(&self, s: &mut AdapproxState, _shape: ParamShape, t: u64, p: &mut [f32], g: &[f32]) {
+        let (b2, b2c) = (self.beta2 as f32, (1.0 - self.beta2) as f32);
+        // Step 1: V_t, densely (the Full moment is its own storage).
+        let dense = match &s.v {
+            Moment::LowRank(lr) => {
+                let mut d = vec![0f32; g.len()];
+                if lr.rank > 0 {
+                    gemm(
+                        b2,
+                        Mat::new(&lr.q, lr.rows, lr.rank),
+                        Mat::new(&lr.u, lr.cols, lr.rank).t(),
+                        0.0,
+                        &mut d,
+                    );
+                }
+                d.iter_mut().zip(g).for_each(|(v, &g)| *v += b2c * g * g);
+                Some(d)
+            }
+            Moment::Full(_) => None,
+        };
+        let v: &[f32] = match (&mut s.v, &dense) {
+            (Moment::Full(v), _) => {
+                v.iter_mut()
+                    .zip(g)
+                    .for_each(|(v, &g)| *v = b2 * *v + b2c * g * g);
+                v
+            }
+            (Moment::LowRank(_), Some(d)) => d,
+            (Moment::LowRank(_), None) => unreachable!("a low-rank moment has its dense V_t"),
+        };
+        // Step 2: the clipped, bias-corrected update.
+        let bc2 = (1.0 - pow(self.beta2, t as f64)) as f32;
+        let eps = self.eps as f32;
+        let mut u: Vec<f32> = g
+            .iter()
+            .zip(v)
+            .map(|(&g, &v)| g / (sqrtf(v.max(0.0) / bc2) + eps))
+            .collect();
+        clip_by_rms(&mut u, self.clip);
+        // Step 3: the new factors.
+        if let (Moment::LowRank(lr), Some(d)) = (&mut s.v, &dense) {
+            self.refactor(lr, d);
+        }
+        // Step 4: the first moment, guidance, weight decay and the step.
+        let mut gamma = 1.0f32;
+        if let (Some(m), Some(b1)) = (&mut s.m, self.beta1) {
+            if self.guidance {
+                gamma = cosine_guidance(&u, m);
+            }
+            let bc1 = (1.0 - pow(b1, t as f64)) as f32;
+            let (b, bc) = (b1 as f32, (1.0 - b1) as f32);
+            for (m, x) in m.iter_mut().zip(u.iter_mut()) {
+                *m = b * *m + bc * *x;
+                *x = *m / bc1;
+            }
+        }
+        let decay = (1.0 - self.lr * self.weight_decay) as f32;
+        let step = self.lr as f32 * gamma;
+        for (p, &x) in p.iter_mut().zip(&u) {
+            *p = *p * decay - step * x;
+        }
+    }
+
+    fn state_of(s: &AdapproxState) -> (usize, Option<Factors>) {
+        let m = s.m.as_ref().map_or(0, |m| f32_bytes(m.len()));
+        match &s.v {
+            Moment::LowRank(lr) => (
+                f32_bytes(lr.q.len() + lr.u.len()) + m,
+                Some(Factors {
+                    rank: lr.rank,
+                    error: lr.error,
+                }),
+            ),
+            Moment::Full(v) => (f32_bytes(v.len()) + m, None),
+        }
+    }
+
+    fn scratch_bytes(&self, shape: ParamShape) -> usize {
+        match shape {
+            // V_t and u, plus the sketch (Q, Z and Bᵀ, the widest the rank allows).
+            ParamShape::Matrix { rows, cols } => {
+                let s = (self.rank_cap(rows, cols) + self.oversample)
+                    .min(rows)
+                    .min(cols);
+                f32_bytes(2 * rows * cols + 2 * (rows + cols) * s)
+            }
+            ParamShape::Vector { len } => f32_bytes(len),
+        }
+    }
+}
+
+/// `γ = (1 + cos(u, m)) / 2`, or 1 when either is zero.
+fn cosine_guidance(u: &[f32], m: &[f32]) -> f32 {
+    let (mut um, mut uu, mut mm) = (0f64, 0f64, 0f64);
+    for (&a, &b) in u.iter().zip(m) {
+        um += a as f64 * b as f64;
+        uu += a as f64 * a as f64;
+        mm += b as f64 * b as f64;
+    }
+    if uu == 0.0 || mm == 0.0 {
+        return 1.0;
+    }
+    ((1.0 + um / sqrt(uu * mm)) / 2.0) as f32
+}
