@@ -234,8 +234,8 @@ impl Rule for AdapproxParams {
 
     fn update(&self, s: &mut AdapproxState, _shape: ParamShape, t: u64, p: &mut [f32], g: &[f32]) {
         let (b2, b2c) = (self.beta2 as f32, (1.0 - self.beta2) as f32);
-        // Step 1: V_t, densely (the Full moment is its own storage).
-        let dense = match &s.v {
+        // Step 1: V_t, densely (for a vector, a copy of its full moment after the update).
+        let v: Vec<f32> = match &mut s.v {
             Moment::LowRank(lr) => {
                 let mut d = vec![0f32; g.len()];
                 if lr.rank > 0 {
@@ -248,32 +248,27 @@ impl Rule for AdapproxParams {
                     );
                 }
                 d.iter_mut().zip(g).for_each(|(v, &g)| *v += b2c * g * g);
-                Some(d)
+                d
             }
-            Moment::Full(_) => None,
-        };
-        let v: &[f32] = match (&mut s.v, &dense) {
-            (Moment::Full(v), _) => {
+            Moment::Full(v) => {
                 v.iter_mut()
                     .zip(g)
                     .for_each(|(v, &g)| *v = b2 * *v + b2c * g * g);
-                v
+                v.clone()
             }
-            (Moment::LowRank(_), Some(d)) => d,
-            (Moment::LowRank(_), None) => unreachable!("a low-rank moment has its dense V_t"),
         };
         // Step 2: the clipped, bias-corrected update.
         let bc2 = (1.0 - pow(self.beta2, t as f64)) as f32;
         let eps = self.eps as f32;
         let mut u: Vec<f32> = g
             .iter()
-            .zip(v)
+            .zip(&v)
             .map(|(&g, &v)| g / (sqrtf(v.max(0.0) / bc2) + eps))
             .collect();
         clip_by_rms(&mut u, self.clip);
         // Step 3: the new factors.
-        if let (Moment::LowRank(lr), Some(d)) = (&mut s.v, &dense) {
-            self.refactor(lr, d);
+        if let Moment::LowRank(lr) = &mut s.v {
+            self.refactor(lr, &v);
         }
         // Step 4: the first moment, guidance, weight decay and the step.
         let mut gamma = 1.0f32;
@@ -318,7 +313,7 @@ impl Rule for AdapproxParams {
                     .min(cols);
                 f32_bytes(2 * rows * cols + 2 * (rows + cols) * s)
             }
-            ParamShape::Vector { len } => f32_bytes(len),
+            ParamShape::Vector { len } => f32_bytes(2 * len),
         }
     }
 }
@@ -335,4 +330,206 @@ fn cosine_guidance(u: &[f32], m: &[f32]) -> f32 {
         return 1.0;
     }
     ((1.0 + um / sqrt(uu * mm)) / 2.0) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::Optimizer;
+    use alloc::string::ToString;
+
+    fn normal_vec(rng: &mut Rng, n: usize, scale: f32) -> Vec<f32> {
+        (0..n).map(|_| rng.normal() as f32 * scale).collect()
+    }
+
+    /// Runs `hp` on one `rows x cols` parameter declared as a matrix and as a vector over the
+    /// same gradients; returns the two final parameters and the matrix's optimizer.
+    fn matrix_and_vector(
+        hp: AdapproxParams,
+        rows: usize,
+        cols: usize,
+        grads: &[Vec<f32>],
+    ) -> (Vec<f32>, Vec<f32>, Adapprox) {
+        let init = normal_vec(&mut Rng::new(1), rows * cols, 1.0);
+        let mut mat = Adapprox::create(hp, vec![ParamSpec::matrix("w", rows, cols)]).unwrap();
+        let mut vec_ = Adapprox::create(hp, vec![ParamSpec::vector("w", rows * cols)]).unwrap();
+        let (mut a, mut b) = (init.clone(), init);
+        for g in grads {
+            mat.step(&mut [&mut a], &[g]).unwrap();
+            vec_.step(&mut [&mut b], &[g]).unwrap();
+        }
+        (a, b, mat)
+    }
+
+    fn max_rel(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs() / (1.0 + y.abs()))
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn full_rank_reduces_to_the_dense_second_moment() {
+        let (rows, cols) = (9, 14);
+        let mut rng = Rng::new(4);
+        let grads: Vec<Vec<f32>> = (0..12)
+            .map(|t| normal_vec(&mut rng, rows * cols, if t == 5 { 1e-3 } else { 1.0 }))
+            .collect();
+        for (beta1, guidance, wd) in [
+            (Some(0.9), false, 0.0),
+            (None, false, 0.1),
+            (Some(0.9), true, 0.01),
+        ] {
+            let hp = AdapproxParams {
+                lr: 1e-2,
+                beta1,
+                guidance,
+                weight_decay: wd,
+                rank_min: rows,
+                rank_max: rows,
+                error_target: 0.0,
+                ..AdapproxParams::default()
+            };
+            let (a, b, opt) = matrix_and_vector(hp, rows, cols, &grads);
+            let d = max_rel(&a, &b);
+            assert!(d < 2e-5, "beta1 {beta1:?} guidance {guidance}: {d}");
+            let f = opt.state_bytes().params[0].factors.unwrap();
+            assert_eq!(f.rank, rows);
+            assert!(f.error < 1e-3, "full-rank error {}", f.error);
+        }
+    }
+
+    #[test]
+    fn first_step_is_sign_descent() {
+        // V_1 = (1 - β2) g², bias-corrected to g²: u = g / (|g| + ε) ≈ sign(g), RMS ≈ 1, so no
+        // clip; m̂_1 = u; p_1 = p_0 − η sign(g).
+        let g = [0.5f32, -2.0, 1e-3, -7.0];
+        let mut p = [1.0f32; 4];
+        let hp = AdapproxParams {
+            lr: 0.1,
+            ..AdapproxParams::default()
+        };
+        let mut opt = Adapprox::create(hp, vec![ParamSpec::vector("b", 4)]).unwrap();
+        opt.step(&mut [&mut p], &[&g]).unwrap();
+        for (p, g) in p.iter().zip(g) {
+            let want = 1.0 - 0.1 * g.signum();
+            assert!((p - want).abs() < 1e-5, "{p} vs {want}");
+        }
+    }
+
+    #[test]
+    fn rank_one_second_moment_stays_rank_one_and_exact() {
+        // g_t = c_t a bᵀ: every g_t² is a multiple of (a²)(b²)ᵀ, so V_t has rank one.
+        let (rows, cols) = (12, 20);
+        let mut rng = Rng::new(8);
+        let a = normal_vec(&mut rng, rows, 1.0);
+        let b = normal_vec(&mut rng, cols, 1.0);
+        let grads: Vec<Vec<f32>> = [1.0f32, -0.3, 2.0, 0.7, -1.5]
+            .iter()
+            .map(|c| {
+                (0..rows * cols)
+                    .map(|i| c * a[i / cols] * b[i % cols])
+                    .collect()
+            })
+            .collect();
+        let hp = AdapproxParams {
+            lr: 1e-2,
+            rank_min: 1,
+            rank_max: 6,
+            error_target: 1e-3,
+            ..AdapproxParams::default()
+        };
+        let (low, dense, opt) = matrix_and_vector(hp, rows, cols, &grads);
+        let f = opt.state_bytes().params[0].factors.unwrap();
+        assert_eq!(f.rank, 1);
+        assert!(f.error < 1e-3, "{}", f.error);
+        assert!(max_rel(&low, &dense) < 1e-4);
+        // State: Q and U of rank one plus the first moment.
+        assert_eq!(opt.state_bytes().total, 4 * ((rows + cols) + rows * cols));
+    }
+
+    #[test]
+    fn rank_adapts_to_the_error_target() {
+        let (rows, cols) = (20, 30);
+        let mut rng = Rng::new(3);
+        let grads: Vec<Vec<f32>> = (0..6)
+            .map(|_| normal_vec(&mut rng, rows * cols, 1.0))
+            .collect();
+        let rank_for = |target: f64| {
+            let hp = AdapproxParams {
+                rank_min: 1,
+                rank_max: 8,
+                error_target: target,
+                beta1: None,
+                ..AdapproxParams::default()
+            };
+            let (_, _, opt) = matrix_and_vector(hp, rows, cols, &grads);
+            let f = opt.state_bytes().params[0].factors.unwrap();
+            (f.rank, f.error)
+        };
+        // A loose target is met by the leading (mean) direction of g²; a tight one is not met
+        // at all, and the rank doubles to k_max (1, 2, 4, 8 over the first steps).
+        let (loose, e_loose) = rank_for(0.9);
+        assert_eq!(loose, 1, "error {e_loose}");
+        let (tight, e_tight) = rank_for(1e-4);
+        assert_eq!(tight, 8, "error {e_tight}");
+        assert!(e_tight < e_loose && e_tight > 1e-4);
+        // Memory: without a first moment the state is only the factors.
+        let hp = AdapproxParams {
+            rank_max: 8,
+            error_target: 1e-4,
+            beta1: None,
+            ..AdapproxParams::default()
+        };
+        let (_, _, opt) = matrix_and_vector(hp, rows, cols, &grads);
+        assert_eq!(opt.state_bytes().total, 4 * (rows + cols) * 8);
+    }
+
+    #[test]
+    fn guidance_closed_form() {
+        assert_eq!(cosine_guidance(&[1.0, 2.0], &[2.0, 4.0]), 1.0);
+        assert_eq!(cosine_guidance(&[1.0, 0.0], &[0.0, 3.0]), 0.5);
+        assert_eq!(cosine_guidance(&[1.0, -1.0], &[-2.0, 2.0]), 0.0);
+        assert_eq!(cosine_guidance(&[1.0, 2.0], &[0.0, 0.0]), 1.0);
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let m = || vec![ParamSpec::matrix("attn_q", 4, 6)];
+        let err = |hp: AdapproxParams| Adapprox::create(hp, m()).err().unwrap().to_string();
+        let d = AdapproxParams::default();
+        assert!(err(AdapproxParams {
+            rank_min: 5,
+            rank_max: 3,
+            ..d
+        })
+        .contains("rank range [5, 3] is empty"));
+        assert!(err(AdapproxParams { rank_min: 0, ..d }).contains("is empty"));
+        assert!(err(AdapproxParams {
+            rank_min: 5,
+            rank_max: 8,
+            ..d
+        })
+        .contains("'attn_q' (4x6)"));
+        assert!(err(AdapproxParams {
+            beta1: None,
+            guidance: true,
+            ..d
+        })
+        .contains("set beta1"));
+        assert!(err(AdapproxParams { beta2: 1.0, ..d }).contains("beta2 = 1"));
+        assert!(err(AdapproxParams { lr: f64::NAN, ..d }).contains("learning rate"));
+        // k_max larger than the matrix is clamped to it.
+        let hp = AdapproxParams {
+            rank_max: 100,
+            error_target: 0.0,
+            ..d
+        };
+        let mut opt = Adapprox::create(hp, m()).unwrap();
+        let mut p = vec![0.5f32; 24];
+        let g: Vec<f32> = normal_vec(&mut Rng::new(2), 24, 1.0);
+        opt.step(&mut [&mut p], &[&g]).unwrap();
+        opt.step(&mut [&mut p], &[&g]).unwrap();
+        assert!(opt.state_bytes().params[0].factors.unwrap().rank <= 4);
+    }
 }

@@ -357,3 +357,97 @@ pub(crate) fn clip_by_rms(u: &mut [f32], d: f64) {
 pub(crate) const fn f32_bytes(n: usize) -> usize {
     n * core::mem::size_of::<f32>()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    fn two() -> Vec<ParamSpec> {
+        vec![ParamSpec::matrix("w", 2, 3), ParamSpec::vector("g", 3)]
+    }
+
+    #[test]
+    fn a_non_finite_gradient_refuses_the_whole_step() {
+        let mut opt = AdamW::create(AdamWParams::default(), two()).unwrap();
+        let (mut w, mut g) = (vec![1.0f32; 6], vec![1.0f32; 3]);
+        let gw = [0.1f32; 6];
+        let gg = [0.1, f32::INFINITY, 0.2];
+        let e = opt
+            .step(&mut [&mut w, &mut g], &[&gw, &gg])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("gradient of 'g' holds inf at index 1"), "{e}");
+        assert!(w.iter().chain(&g).all(|&v| v == 1.0), "parameters changed");
+        assert_eq!(opt.steps(), 0);
+        // The next good step is the first one: identical to a fresh optimizer's.
+        let mut fresh = AdamW::create(AdamWParams::default(), two()).unwrap();
+        let (mut w2, mut g2) = (w.clone(), g.clone());
+        let gg = [0.1f32, 0.3, 0.2];
+        opt.step(&mut [&mut w, &mut g], &[&gw, &gg]).unwrap();
+        fresh.step(&mut [&mut w2, &mut g2], &[&gw, &gg]).unwrap();
+        assert_eq!((w, g), (w2, g2));
+    }
+
+    #[test]
+    fn shapes_and_settings_are_checked() {
+        let mut opt = Adafactor::create(AdafactorParams::default(), two()).unwrap();
+        let (mut w, mut g) = (vec![0f32; 5], vec![0f32; 3]);
+        let e = opt
+            .step(&mut [&mut w, &mut g], &[&[0.0; 6], &[0.0; 3]])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("'w'") && e.contains("5 values in the parameter"),
+            "{e}"
+        );
+        let e = opt
+            .step(&mut [&mut g], &[&[0.0; 3]])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("1 parameters and 1 gradients") && e.contains("created for 2"),
+            "{e}"
+        );
+        let dup = vec![ParamSpec::vector("g", 3), ParamSpec::vector("g", 2)];
+        let e = Came::create(CameParams::default(), dup)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("'g' is declared twice"), "{e}");
+        let e = Came::create(CameParams::default(), vec![ParamSpec::matrix("e", 0, 3)])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("'e' has no values"), "{e}");
+        let bad = AdamWParams {
+            beta1: -0.1,
+            ..AdamWParams::default()
+        };
+        let e = AdamW::create(bad, two()).err().unwrap().to_string();
+        assert!(e.contains("beta1 = -0.1 must lie in [0, 1)"), "{e}");
+        let e = opt.set_lr(0.0).unwrap_err().to_string();
+        assert!(e.contains("learning rate 0"), "{e}");
+        let bad = AdafactorParams {
+            decay_rate: 0.5,
+            ..AdafactorParams::default()
+        };
+        assert!(Adafactor::create(bad, two()).is_err());
+    }
+
+    #[test]
+    fn state_bytes_are_what_each_optimizer_keeps() {
+        let specs = || vec![ParamSpec::matrix("w", 40, 30), ParamSpec::vector("g", 30)];
+        let bytes = |o: &dyn Optimizer| o.state_bytes().total;
+        let adamw = AdamW::create(AdamWParams::default(), specs()).unwrap();
+        assert_eq!(bytes(&adamw), 4 * 2 * (1200 + 30));
+        let adafactor = Adafactor::create(AdafactorParams::default(), specs()).unwrap();
+        assert_eq!(bytes(&adafactor), 4 * ((40 + 30) + 30));
+        let came = Came::create(CameParams::default(), specs()).unwrap();
+        assert_eq!(bytes(&came), 4 * ((1200 + 2 * 70) + 2 * 30));
+        let r = adafactor.state_bytes();
+        assert_eq!(r.params[0].name, "w");
+        assert_eq!(r.step_scratch, 4 * 1200);
+    }
+}
