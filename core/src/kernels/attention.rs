@@ -7,7 +7,7 @@
 //! tree plus the node's ancestors and itself. The cache may hold f32 or f16 keys and values
 //! ([`KvElement`]); f16 rows are widened to f32 (exactly) before the same arithmetic.
 
-use super::activation::softmax_inplace;
+use super::activation::{softmax_backward, softmax_inplace};
 use super::dot;
 use super::f16_rows::{f16_row_to_f32, f32_row_to_f16};
 use crate::math::sqrtf;
@@ -98,17 +98,75 @@ impl KvElement for f16 {
     }
 }
 
+/// Debug checks shared by [`attention_row`] and [`attention_row_backward`]: `q_len` (and every
+/// per-row output) is `n_head * hd`, the caches hold whole rows of `n_kv_head * hd`, the extra
+/// slots ascend after the prefix and the last visible slot lies inside the cache.
+fn debug_check_row(
+    q_len: usize,
+    kv_len: usize,
+    visible: VisibleSlots<'_>,
+    n_head: usize,
+    n_kv_head: usize,
+    hd: usize,
+) {
+    let kv_dim = n_kv_head * hd;
+    debug_assert!(n_kv_head > 0 && n_head.is_multiple_of(n_kv_head));
+    debug_assert!(q_len == n_head * hd);
+    debug_assert!(kv_dim > 0 && kv_len.is_multiple_of(kv_dim));
+    debug_assert!(visible.extra.windows(2).all(|w| w[0] < w[1]));
+    debug_assert!(visible
+        .extra
+        .first()
+        .is_none_or(|&s| s as usize >= visible.prefix));
+    debug_assert!(visible.end() * kv_dim <= kv_len);
+}
+
+/// The attention weights of one KV head's group of query heads: `p[g * n_vis + s] =
+/// softmax_s(q_g · k_s · scale)` for the group's query heads `qg` (`group * hd` floats) and the
+/// visible slots `s` (in ascending order), `k_s` the rows of KV head `kv_head` in `keys`.
+///
+/// Scores are [`dot`] products, normalized by [`softmax_inplace`]; each key row is widened once
+/// (into `buf`, `hd` floats) and used by every head of the group. The one score-and-softmax step
+/// of [`attention_row`] and [`attention_row_backward`], so the backward differentiates the very
+/// weights the forward used.
+#[allow(clippy::too_many_arguments)]
+fn group_weights<T: KvElement>(
+    qg: &[f32],
+    keys: &[T],
+    visible: VisibleSlots<'_>,
+    kv_head: usize,
+    kv_dim: usize,
+    hd: usize,
+    buf: &mut [f32],
+    p: &mut [f32],
+) {
+    let scale = 1.0 / sqrtf(hd as f32);
+    let n_vis = visible.len();
+    let kv_off = kv_head * hd;
+    for (s, j) in visible.iter().enumerate() {
+        let off = j * kv_dim + kv_off;
+        let k = T::as_f32(&keys[off..off + hd], buf);
+        for (qh, ph) in qg.chunks_exact(hd).zip(p.chunks_exact_mut(n_vis)) {
+            ph[s] = dot(qh, k) * scale;
+        }
+    }
+    for ph in p.chunks_exact_mut(n_vis) {
+        softmax_inplace(ph);
+    }
+}
+
 /// One query row: for each head `h`, `out_h = Σ_j softmax_j(q_h · k_j / sqrt(hd)) v_j` over the
 /// slots `j` in `visible`, with `k_j`, `v_j` taken from KV head `h / (n_head / n_kv_head)`.
 ///
 /// `q` and `out` hold `n_head * hd` floats; `keys` and `values` hold cache rows of
 /// `n_kv_head * hd` elements, row `j` being position slot `j`. Only the visible slots are read,
 /// in ascending order, so the result does not depend on how many invisible slots the cache holds
-/// or where they are. Scores are computed with [`dot`] and normalized with [`softmax_inplace`];
-/// the weighted sum of values runs over the visible slots in order. Each KV head's key and value
-/// rows are widened to f32 once and used by every query head of its group; the arithmetic per
-/// head is the same whatever the element type, so an f16 cache gives the bits an f32 cache
-/// holding the same (f16-rounded) values gives. With no visible slot the output is zero.
+/// or where they are. Scores are computed with [`dot`] and normalized with [`softmax_inplace`]
+/// (one step shared with [`attention_row_backward`]); the weighted sum of values runs over the
+/// visible slots in order. Each KV head's key and value rows are widened to f32 once and used by
+/// every query head of its group; the arithmetic per head is the same whatever the element type,
+/// so an f16 cache gives the bits an f32 cache holding the same (f16-rounded) values gives. With
+/// no visible slot the output is zero.
 ///
 /// `n_head` must be a multiple of `n_kv_head`, and every visible slot must lie inside the cache
 /// (checked by `debug_assert`; a slot past the end panics on slice indexing).
@@ -124,26 +182,18 @@ pub fn attention_row<T: KvElement>(
     out: &mut [f32],
 ) {
     let kv_dim = n_kv_head * hd;
-    debug_assert!(n_kv_head > 0 && n_head.is_multiple_of(n_kv_head));
-    debug_assert!(q.len() == n_head * hd && out.len() == n_head * hd);
-    debug_assert!(keys.len() == values.len() && kv_dim > 0 && keys.len().is_multiple_of(kv_dim));
-    debug_assert!(visible.extra.windows(2).all(|w| w[0] < w[1]));
-    debug_assert!(visible
-        .extra
-        .first()
-        .is_none_or(|&s| s as usize >= visible.prefix));
-    debug_assert!(visible.end() * kv_dim <= keys.len());
+    debug_check_row(q.len(), keys.len(), visible, n_head, n_kv_head, hd);
+    debug_assert!(out.len() == q.len() && values.len() == keys.len());
     if hd == 0 || n_kv_head == 0 {
         return;
     }
     let group = n_head / n_kv_head;
-    let scale = 1.0 / sqrtf(hd as f32);
     let n_vis = visible.len();
     if n_vis == 0 {
         out.fill(0.0);
         return;
     }
-    // p[g * n_vis + s]: the score, then the weight, of the group's head g for visible slot s.
+    // p[g * n_vis + s]: the weight of the group's head g for visible slot s.
     let mut p = vec![0f32; group * n_vis];
     let mut buf = vec![0f32; hd];
     for (kvh, (qg, og)) in q
@@ -151,20 +201,10 @@ pub fn attention_row<T: KvElement>(
         .zip(out.chunks_exact_mut(group * hd))
         .enumerate()
     {
-        let kv_off = kvh * hd;
-        for (s, j) in visible.iter().enumerate() {
-            let off = j * kv_dim + kv_off;
-            let k = T::as_f32(&keys[off..off + hd], &mut buf);
-            for (qh, ph) in qg.chunks_exact(hd).zip(p.chunks_exact_mut(n_vis)) {
-                ph[s] = dot(qh, k) * scale;
-            }
-        }
-        for ph in p.chunks_exact_mut(n_vis) {
-            softmax_inplace(ph);
-        }
+        group_weights(qg, keys, visible, kvh, kv_dim, hd, &mut buf, &mut p);
         og.fill(0.0);
         for (s, j) in visible.iter().enumerate() {
-            let off = j * kv_dim + kv_off;
+            let off = j * kv_dim + kvh * hd;
             let v = T::as_f32(&values[off..off + hd], &mut buf);
             for (oh, ph) in og.chunks_exact_mut(hd).zip(p.chunks_exact(n_vis)) {
                 let w = ph[s];
@@ -176,10 +216,109 @@ pub fn attention_row<T: KvElement>(
     }
 }
 
+/// Backward of [`attention_row`] for one query row over an f32 cache (training's layout: row
+/// `j` of `keys`, `values`, `dkeys` and `dvalues` is slot `j`, `n_kv_head * hd` floats). With
+/// `p_hj = softmax_j(q_h · k_j · c)`, `c = 1 / sqrt(hd)`, `out_h = Σ_j p_hj v_j` and the
+/// incoming gradient `g_h = dout_h`, for every head `h` (KV head `kv(h)`) and visible slot `j`:
+///
+/// ```text
+/// ∂L/∂p_hj      = g_h · v_j
+/// ∂L/∂z_hj      = p_hj (∂L/∂p_hj − Σ_i p_hi ∂L/∂p_hi)        (softmax_backward; z = score)
+/// ∂L/∂q_h       = c Σ_j ∂L/∂z_hj k_j                          (written to dq)
+/// ∂L/∂k_j[kv]  += c Σ_{h: kv(h) = kv} ∂L/∂z_hj q_h           (accumulated into dkeys)
+/// ∂L/∂v_j[kv]  += Σ_{h: kv(h) = kv} p_hj g_h                 (accumulated into dvalues)
+/// ```
+///
+/// The weights `p` are recomputed by the forward's own score-and-softmax step, so they are
+/// bit-identical to those [`attention_row`] used. `dkeys` and `dvalues` are accumulated, so the
+/// query rows of a sequence sum into one gradient of the shared cache; only visible slots are
+/// read or written. `dout` and `dq` hold `n_head * hd` floats. With no visible slot `dq` is zero.
+#[allow(clippy::too_many_arguments)]
+pub fn attention_row_backward(
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    visible: VisibleSlots<'_>,
+    n_head: usize,
+    n_kv_head: usize,
+    hd: usize,
+    dout: &[f32],
+    dq: &mut [f32],
+    dkeys: &mut [f32],
+    dvalues: &mut [f32],
+) {
+    let kv_dim = n_kv_head * hd;
+    debug_check_row(q.len(), keys.len(), visible, n_head, n_kv_head, hd);
+    debug_assert!(dout.len() == q.len() && dq.len() == q.len());
+    debug_assert!(values.len() == keys.len());
+    debug_assert!(dkeys.len() == keys.len() && dvalues.len() == keys.len());
+    if hd == 0 || n_kv_head == 0 {
+        return;
+    }
+    let group = n_head / n_kv_head;
+    let n_vis = visible.len();
+    dq.fill(0.0);
+    if n_vis == 0 {
+        return;
+    }
+    let scale = 1.0 / sqrtf(hd as f32);
+    // Per group head g and visible slot s: the weight p, ∂L/∂p, then ∂L/∂score.
+    let mut p = vec![0f32; group * n_vis];
+    let mut dp = vec![0f32; group * n_vis];
+    let mut dz = vec![0f32; n_vis];
+    let mut buf = vec![0f32; hd];
+    for (kvh, ((qg, gg), dqg)) in q
+        .chunks_exact(group * hd)
+        .zip(dout.chunks_exact(group * hd))
+        .zip(dq.chunks_exact_mut(group * hd))
+        .enumerate()
+    {
+        group_weights(qg, keys, visible, kvh, kv_dim, hd, &mut buf, &mut p);
+        let kv_off = kvh * hd;
+        // ∂L/∂p_hs = g_h · v_s and ∂L/∂v_s += Σ_h p_hs g_h.
+        for (s, j) in visible.iter().enumerate() {
+            let off = j * kv_dim + kv_off;
+            let v = &values[off..off + hd];
+            let dv = &mut dvalues[off..off + hd];
+            for (gh, (ph, dph)) in gg
+                .chunks_exact(hd)
+                .zip(p.chunks_exact(n_vis).zip(dp.chunks_exact_mut(n_vis)))
+            {
+                dph[s] = dot(gh, v);
+                let w = ph[s];
+                for (d, &x) in dv.iter_mut().zip(gh) {
+                    *d += w * x;
+                }
+            }
+        }
+        // Through the softmax, then the scaled dot products q_h · k_s.
+        for ((qh, dqh), (ph, dph)) in qg
+            .chunks_exact(hd)
+            .zip(dqg.chunks_exact_mut(hd))
+            .zip(p.chunks_exact(n_vis).zip(dp.chunks_exact(n_vis)))
+        {
+            softmax_backward(ph, dph, &mut dz);
+            for (s, j) in visible.iter().enumerate() {
+                let off = j * kv_dim + kv_off;
+                let w = dz[s] * scale;
+                for ((d, &k), (dk, &x)) in dqh
+                    .iter_mut()
+                    .zip(&keys[off..off + hd])
+                    .zip(dkeys[off..off + hd].iter_mut().zip(qh))
+                {
+                    *d += w * k;
+                    *dk += w * x;
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::TestRng;
+    use crate::kernels::{check_directional, dot64, TestRng};
+    use alloc::format;
     use alloc::vec::Vec;
 
     /// The visible set of an ascending slot list.
@@ -389,6 +528,188 @@ mod tests {
                 "{nh}/{nkv}/{hd}"
             );
         }
+    }
+
+    /// `L = <r, attention_row(q, keys, values)>` in f64.
+    fn row_loss(
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        visible: VisibleSlots<'_>,
+        (nh, nkv, hd): (usize, usize, usize),
+        r: &[f32],
+    ) -> f64 {
+        let mut out = vec![0f32; nh * hd];
+        attention_row(q, k, v, visible, nh, nkv, hd, &mut out);
+        dot64(r, &out)
+    }
+
+    #[test]
+    fn backward_matches_central_differences_causal_and_tree_rows() {
+        // 4 query heads over 2 KV heads of 8, a cache of 9 slots; q scaled by 3 so the
+        // softmax is far from uniform. h = 1e-2 on inputs of scale ~1, relative 1e-3.
+        let (nh, nkv, hd) = (4, 2, 8);
+        let slots = 9;
+        let tree_extra = [5u32, 7, 8];
+        let rows = [
+            (
+                "causal",
+                VisibleSlots {
+                    prefix: 6,
+                    extra: &[],
+                },
+            ),
+            (
+                "tree",
+                VisibleSlots {
+                    prefix: 3,
+                    extra: &tree_extra,
+                },
+            ),
+            (
+                "one slot",
+                VisibleSlots {
+                    prefix: 1,
+                    extra: &[],
+                },
+            ),
+        ];
+        let mut rng = TestRng::new(26);
+        for (name, vis) in rows {
+            for trial in 0..3 {
+                let q: Vec<f32> = rng.vec(nh * hd).iter().map(|x| x * 3.0).collect();
+                let k = rng.vec(slots * nkv * hd);
+                let v = rng.vec(slots * nkv * hd);
+                let r = rng.vec(nh * hd);
+                let mut dq = vec![0f32; nh * hd];
+                let (mut dk, mut dv) = (vec![0f32; k.len()], vec![0f32; v.len()]);
+                let heads = (nh, nkv, hd);
+                attention_row_backward(&q, &k, &v, vis, nh, nkv, hd, &r, &mut dq, &mut dk, &mut dv);
+                let what = format!("{name} #{trial} dq");
+                check_directional(&mut rng, &what, &q, &dq, 1e-2, 1e-3, |q| {
+                    row_loss(q, &k, &v, vis, heads, &r)
+                });
+                let what = format!("{name} #{trial} dkeys");
+                check_directional(&mut rng, &what, &k, &dk, 1e-2, 1e-3, |k| {
+                    row_loss(&q, k, &v, vis, heads, &r)
+                });
+                let what = format!("{name} #{trial} dvalues");
+                check_directional(&mut rng, &what, &v, &dv, 1e-2, 1e-3, |v| {
+                    row_loss(&q, &k, v, vis, heads, &r)
+                });
+            }
+        }
+    }
+
+    #[test]
+    fn backward_touches_only_visible_slots_and_accumulates() {
+        let (nh, nkv, hd) = (4, 2, 8);
+        let kv_dim = nkv * hd;
+        let slots = 9;
+        let extra = [5u32, 7];
+        let vis = VisibleSlots {
+            prefix: 3,
+            extra: &extra,
+        };
+        let mut rng = TestRng::new(27);
+        let q = rng.vec(nh * hd);
+        let (k, v) = (rng.vec(slots * kv_dim), rng.vec(slots * kv_dim));
+        let r = rng.vec(nh * hd);
+        let mut dq = vec![9f32; nh * hd];
+        let (mut dk0, mut dv0) = (vec![0f32; k.len()], vec![0f32; v.len()]);
+        attention_row_backward(
+            &q, &k, &v, vis, nh, nkv, hd, &r, &mut dq, &mut dk0, &mut dv0,
+        );
+        // Starting from arbitrary gradients, visible rows gain the same amounts and invisible
+        // rows keep their bits.
+        let (start_k, start_v) = (rng.vec(k.len()), rng.vec(v.len()));
+        let (mut dk, mut dv) = (start_k.clone(), start_v.clone());
+        attention_row_backward(&q, &k, &v, vis, nh, nkv, hd, &r, &mut dq, &mut dk, &mut dv);
+        for j in 0..slots {
+            let seen = vis.iter().any(|s| s == j);
+            for i in j * kv_dim..(j + 1) * kv_dim {
+                for (got, start, grad) in [(dk[i], start_k[i], dk0[i]), (dv[i], start_v[i], dv0[i])]
+                {
+                    if seen {
+                        assert!((got - (start + grad)).abs() <= 1e-6, "slot {j} [{i}]");
+                    } else {
+                        assert_eq!(got.to_bits(), start.to_bits(), "invisible slot {j} [{i}]");
+                    }
+                }
+            }
+            if seen {
+                let row = |d: &[f32]| d[j * kv_dim..(j + 1) * kv_dim].iter().any(|&x| x != 0.0);
+                assert!(row(&dk0) && row(&dv0), "visible slot {j} has a gradient");
+            }
+        }
+        // No visible slot: dq is zero and nothing accumulates.
+        let (before_k, before_v) = (dk.clone(), dv.clone());
+        attention_row_backward(
+            &q,
+            &k,
+            &v,
+            listed(&[]),
+            nh,
+            nkv,
+            hd,
+            &r,
+            &mut dq,
+            &mut dk,
+            &mut dv,
+        );
+        assert!(dq.iter().all(|&x| x == 0.0));
+        assert!(dk == before_k && dv == before_v);
+    }
+
+    #[test]
+    fn sequence_backward_sums_the_cache_gradient_over_query_rows() {
+        // Training's use: a causal sequence of 7 tokens, row t seeing slots 0..=t, the key and
+        // value gradients of all rows accumulated into one buffer. L = Σ_t <r_t, out_t>.
+        let (nh, nkv, hd) = (4, 2, 8);
+        let (seq, q_dim, kv_dim) = (7, nh * hd, nkv * hd);
+        let mut rng = TestRng::new(28);
+        let q: Vec<f32> = rng.vec(seq * q_dim).iter().map(|x| x * 2.0).collect();
+        let (k, v) = (rng.vec(seq * kv_dim), rng.vec(seq * kv_dim));
+        let r = rng.vec(seq * q_dim);
+        let causal = |t: usize| VisibleSlots {
+            prefix: t + 1,
+            extra: &[],
+        };
+        let loss = |q: &[f32], k: &[f32], v: &[f32]| -> f64 {
+            (0..seq)
+                .map(|t| {
+                    let rows = t * q_dim..(t + 1) * q_dim;
+                    row_loss(&q[rows.clone()], k, v, causal(t), (nh, nkv, hd), &r[rows])
+                })
+                .sum()
+        };
+        let mut dq = vec![0f32; q.len()];
+        let (mut dk, mut dv) = (vec![0f32; k.len()], vec![0f32; v.len()]);
+        for t in 0..seq {
+            let rows = t * q_dim..(t + 1) * q_dim;
+            attention_row_backward(
+                &q[rows.clone()],
+                &k,
+                &v,
+                causal(t),
+                nh,
+                nkv,
+                hd,
+                &r[rows.clone()],
+                &mut dq[rows],
+                &mut dk,
+                &mut dv,
+            );
+        }
+        check_directional(&mut rng, "sequence dq", &q, &dq, 1e-2, 1e-3, |q| {
+            loss(q, &k, &v)
+        });
+        check_directional(&mut rng, "sequence dkeys", &k, &dk, 1e-2, 1e-3, |k| {
+            loss(&q, k, &v)
+        });
+        check_directional(&mut rng, "sequence dvalues", &v, &dv, 1e-2, 1e-3, |v| {
+            loss(&q, &k, v)
+        });
     }
 
     mod properties {

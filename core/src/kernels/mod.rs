@@ -1,6 +1,14 @@
 //! CPU kernels: matrix products against GGUF weights (an exact f32 path and a fast path with
-//! 8-bit activation blocks), RMS norm, rotary position embedding, SwiGLU, softmax and attention
-//! with an arbitrary mask.
+//! 8-bit activation blocks), RMS norm, rotary position embedding, SwiGLU, softmax, attention
+//! with an arbitrary mask and the cross-entropy loss.
+//!
+//! Training's backward lives beside each forward, in the same file and over the same helpers
+//! (as llm.c's `train_gpt2.c` pairs `*_forward` with `*_backward`): `rms_norm_backward`,
+//! `swiglu_backward`, `softmax_backward`, `Rope::apply_backward`, `attention_row_backward` and
+//! `cross_entropy_backward`. Each recomputes what it needs from the forward's inputs with the
+//! forward's own code, so the gradient is that of the function the forward computes. Weight
+//! gradients (and attention's key and value gradients) are accumulated (`+=`), input gradients
+//! are written.
 //!
 //! Every kernel is row-independent: a token's output depends only on its own input row (and, for
 //! attention, on the cache slots it may see), computed with one fixed accumulation order. So a
@@ -13,6 +21,7 @@ pub mod activation;
 pub mod attention;
 pub mod f16_rows;
 pub mod gemm;
+pub mod loss;
 pub mod matmul;
 pub mod norm;
 pub mod range_finder;
@@ -70,6 +79,58 @@ impl TestRng {
     pub(crate) fn vec(&mut self, n: usize) -> alloc::vec::Vec<f32> {
         (0..n).map(|_| self.uniform()).collect()
     }
+}
+
+/// `<a, b>` accumulated in f64: the scalar loss `L = <r, f(x)>` of the gradient tests.
+#[cfg(test)]
+pub(crate) fn dot64(a: &[f32], b: &[f32]) -> f64 {
+    debug_assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
+}
+
+/// Checks a backward kernel against central differences along one random direction.
+///
+/// `grad` is the backward's gradient of the scalar `loss` at `x`. A direction `v` (uniform in
+/// [-1, 1) per element) is drawn from `rng`, and `x± = x ± h v` are rounded to f32 (as the
+/// kernel sees them). The analytic change `<grad, x+ - x->` must match the central difference
+/// `L(x+) - L(x-)` (both divided by `2h`: the directional derivative along `v`) to
+/// `|analytic - numeric| <= rtol * max(|analytic|, |numeric|, |grad| |v| / sqrt(n))`. The last
+/// term, the typical size of `<grad, v>` for a random `v`, keeps a direction that happens to be
+/// nearly orthogonal to the gradient from turning the f32 rounding of `L` into a large relative
+/// error; a wrong gradient term still moves `<grad, v>` by about that much. Returns the error.
+#[cfg(test)]
+pub(crate) fn check_directional(
+    rng: &mut TestRng,
+    what: &str,
+    x: &[f32],
+    grad: &[f32],
+    h: f32,
+    rtol: f64,
+    loss: impl Fn(&[f32]) -> f64,
+) -> f64 {
+    assert_eq!(x.len(), grad.len(), "{what}");
+    let v = rng.vec(x.len());
+    let shifted = |sign: f32| -> alloc::vec::Vec<f32> {
+        x.iter().zip(&v).map(|(&a, &d)| a + sign * h * d).collect()
+    };
+    let (plus, minus) = (shifted(1.0), shifted(-1.0));
+    let two_h = 2.0 * h as f64;
+    let analytic: f64 = grad
+        .iter()
+        .zip(plus.iter().zip(&minus))
+        .map(|(&g, (&p, &m))| g as f64 * (p as f64 - m as f64))
+        .sum::<f64>()
+        / two_h;
+    let numeric = (loss(&plus) - loss(&minus)) / two_h;
+    let typical = crate::math::sqrt(dot64(grad, grad) * dot64(&v, &v) / x.len().max(1) as f64);
+    let size = analytic.abs().max(numeric.abs()).max(typical);
+    let err = (analytic - numeric).abs() / size.max(f64::MIN_POSITIVE);
+    assert!(
+        err <= rtol,
+        "{what}: <grad, v> = {analytic}, central difference {numeric}, typical size {typical} \
+         (relative error {err:.2e} > {rtol:.0e})"
+    );
+    err
 }
 
 #[cfg(test)]

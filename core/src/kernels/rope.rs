@@ -47,6 +47,25 @@ impl Rope {
     /// Rotates every head of one token's `x` (`n_heads * head_dim` elements) to position `pos`:
     /// `(a, b) -> (a cos θ_i - b sin θ_i, a sin θ_i + b cos θ_i)` for each pair `i`.
     pub fn apply(&self, x: &mut [f32], pos: usize) {
+        self.rotate(x, pos, false);
+    }
+
+    /// Backward of [`Rope::apply`], in place on the gradient of one token's rotated rows. The
+    /// forward is `y = R(θ) x` with `R` orthogonal per pair, so `∂L/∂x = R(θ)ᵀ ∂L/∂y =
+    /// R(−θ) ∂L/∂y`:
+    ///
+    /// ```text
+    /// (ga, gb) -> (ga cos θ_i + gb sin θ_i, −ga sin θ_i + gb cos θ_i)
+    /// ```
+    ///
+    /// with the same angles, pairs and arithmetic as the forward (only the sine's sign flipped).
+    pub fn apply_backward(&self, grad: &mut [f32], pos: usize) {
+        self.rotate(grad, pos, true);
+    }
+
+    /// Rotates every pair `i` of every head by `θ_i = pos · inv_freq[i]`, or by `−θ_i` when
+    /// `inverse` (sine and cosine of `θ_i` from f64, rounded to f32).
+    fn rotate(&self, x: &mut [f32], pos: usize, inverse: bool) {
         let d = self.head_dim;
         debug_assert!(d > 0 && x.len().is_multiple_of(d));
         if d == 0 {
@@ -56,6 +75,7 @@ impl Rope {
         for (i, &f) in self.inv_freq.iter().enumerate() {
             let angle = pos as f64 * f;
             let (s, c) = (sin(angle) as f32, cos(angle) as f32);
+            let s = if inverse { -s } else { s };
             let (ia, ib) = match self.style {
                 RopeStyle::Adjacent => (2 * i, 2 * i + 1),
                 RopeStyle::Neox => (i, i + half),
@@ -72,7 +92,8 @@ impl Rope {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::TestRng;
+    use crate::kernels::{check_directional, dot64, TestRng};
+    use alloc::format;
 
     fn close(a: f32, b: f64) -> bool {
         (a as f64 - b).abs() <= 1e-6 * b.abs().max(1.0)
@@ -168,6 +189,46 @@ mod tests {
                 (score(9, 2) - s0).abs() > 1e-3,
                 "{style:?}: other offsets must differ"
             );
+        }
+    }
+
+    #[test]
+    fn backward_matches_central_differences() {
+        // RoPE is linear, so the central difference is exact up to rounding: h = 1e-2,
+        // relative 1e-4. Odd head_dim 5 leaves its last element unrotated (gradient 1:1).
+        let mut rng = TestRng::new(13);
+        for style in [RopeStyle::Adjacent, RopeStyle::Neox] {
+            for (hd, heads) in [(4, 1), (5, 2), (64, 3)] {
+                let rope = Rope::new(hd, 10000.0, style);
+                for pos in [0, 1, 17, 4095] {
+                    let x = rng.vec(heads * hd);
+                    let r = rng.vec(heads * hd);
+                    let mut grad = r.clone();
+                    rope.apply_backward(&mut grad, pos);
+                    let what = format!("{style:?} hd {hd} pos {pos}");
+                    check_directional(&mut rng, &what, &x, &grad, 1e-2, 1e-4, |x| {
+                        let mut y = x.to_vec();
+                        rope.apply(&mut y, pos);
+                        dot64(&r, &y)
+                    });
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn backward_undoes_the_forward() {
+        // R(θ)ᵀ R(θ) = I: the backward applied to a rotated vector gives it back.
+        let mut rng = TestRng::new(14);
+        for style in [RopeStyle::Adjacent, RopeStyle::Neox] {
+            let rope = Rope::new(64, 1e6, style);
+            let v = rng.vec(2 * 64);
+            let mut x = v.clone();
+            rope.apply(&mut x, 777);
+            rope.apply_backward(&mut x, 777);
+            for i in 0..v.len() {
+                assert!((x[i] - v[i]).abs() <= 1e-6, "{style:?} [{i}]");
+            }
         }
     }
 }

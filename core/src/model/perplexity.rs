@@ -11,7 +11,7 @@ use super::forward::{LogitRows, Numerics};
 use super::kv_cache::KvType;
 use super::session::Session;
 use super::Model;
-use crate::math::{exp, ln};
+use crate::math::exp;
 use crate::{Error, Result};
 use alloc::format;
 use alloc::sync::Arc;
@@ -53,9 +53,7 @@ pub struct PerplexityResult {
 
 /// -log softmax(logits)[target], in f64.
 pub fn token_nll(logits: &[f32], target: usize) -> f64 {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let sum: f64 = logits.iter().map(|&l| exp(l as f64 - max)).sum();
-    ln(sum) + max - logits[target] as f64
+    crate::kernels::loss::log_sum_exp(logits) - logits[target] as f64
 }
 
 /// Perplexity of `tokens`. `progress(done, total)` is called after each window; returning
