@@ -21,5 +21,6 @@ pub mod sched;
 pub mod spec;
 pub mod tensor;
 pub mod tokenizer;
+pub mod train;
 
 pub use error::{Error, Result};

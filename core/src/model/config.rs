@@ -26,6 +26,11 @@ impl Arch {
         }
     }
 
+    /// Whether the q, k and v projections carry biases.
+    pub fn has_qkv_bias(self) -> bool {
+        self == Arch::Qwen2
+    }
+
     /// Rotary pairing as llama.cpp applies it to this family's GGUF files.
     pub fn rope_style(self) -> RopeStyle {
         match self {
