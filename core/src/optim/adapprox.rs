@@ -3,9 +3,13 @@
 //! adapting between `k_min` and `k_max` to the relative approximation error.
 //!
 //! One step of a `rows x cols` matrix with gradient `g`:
-//! 1. `V_t = β2 Q Uᵀ + (1 − β2) g²` (dense, for this step only);
-//! 2. `u = g / (sqrt(max(V_t, 0) / (1 − β2^t)) + ε)`: `V` clamped at zero before the root (a
-//!    low-rank approximation can dip below it), Adam's bias correction, then the RMS clip
+//! 1. `V_t = β2 max(Q Uᵀ, 0) + (1 − β2) g²` (dense, for this step only): the carried
+//!    low-rank estimate is clamped at zero before it is used (it can dip below where the true
+//!    `V` is near zero, e.g. embedding rows of tokens not seen lately), so `V_t >= (1 − β2) g²`
+//!    and no element's update exceeds Adam's bound `sqrt((1 − β2^t) / (1 − β2))` — without the
+//!    clamp one such element gets `g / ε`, the RMS clip then scales the whole matrix's update
+//!    down to it, and training diverges;
+//! 2. `u = g / (sqrt(V_t / (1 − β2^t)) + ε)` (Adam's bias correction), then the RMS clip
 //!    `u ← u / max(1, RMS(u) / d)`;
 //! 3. `(Q, U)` ← the rank-`r` truncation of `V_t`'s sketch, `r` the smallest rank in
 //!    `[k_min, min(k_max, s)]` whose relative error `‖V_t − Q Uᵀ‖_F / ‖V_t‖_F` is at most `ξ`
@@ -247,7 +251,9 @@ impl Rule for AdapproxParams {
                         &mut d,
                     );
                 }
-                d.iter_mut().zip(g).for_each(|(v, &g)| *v += b2c * g * g);
+                d.iter_mut()
+                    .zip(g)
+                    .for_each(|(v, &g)| *v = v.max(0.0) + b2c * g * g);
                 d
             }
             Moment::Full(v) => {
@@ -263,7 +269,7 @@ impl Rule for AdapproxParams {
         let mut u: Vec<f32> = g
             .iter()
             .zip(&v)
-            .map(|(&g, &v)| g / (sqrtf(v.max(0.0) / bc2) + eps))
+            .map(|(&g, &v)| g / (sqrtf(v / bc2) + eps))
             .collect();
         clip_by_rms(&mut u, self.clip);
         // Step 3: the new factors.
@@ -483,6 +489,45 @@ mod tests {
         };
         let (_, _, opt) = matrix_and_vector(hp, rows, cols, &grads);
         assert_eq!(opt.state_bytes().total, 4 * (rows + cols) * 8);
+    }
+
+    #[test]
+    fn no_element_steps_past_adams_bound_when_the_factors_dip_below_zero() {
+        // Embedding-like gradients: a few random rows per step, the rest zero. Rank-2 factors
+        // of such a V go negative in places (without the clamp of the carried estimate this
+        // test fails: an element there gets g / ε, or NaN). With no clip and no first moment
+        // every step must stay within η sqrt((1 − β2^t) / (1 − β2)) per element.
+        let (rows, cols) = (30, 6);
+        let hp = AdapproxParams {
+            lr: 1e-3,
+            beta1: None,
+            clip: 1e30,
+            rank_min: 2,
+            rank_max: 2,
+            ..AdapproxParams::default()
+        };
+        let mut opt = Adapprox::create(hp, vec![ParamSpec::matrix("tok", rows, cols)]).unwrap();
+        let mut rng = Rng::new(12);
+        let mut p = vec![0f32; rows * cols];
+        for t in 1..=40u64 {
+            let mut g = vec![0f32; rows * cols];
+            for _ in 0..3 {
+                let r = (rng.next_u64() % rows as u64) as usize;
+                for v in &mut g[r * cols..(r + 1) * cols] {
+                    *v = rng.normal() as f32 * 0.1;
+                }
+            }
+            let before = p.clone();
+            opt.step(&mut [&mut p], &[&g]).unwrap();
+            let bound = 1e-3 * sqrt((1.0 - 0.999f64.powi(t as i32)) / 1e-3) as f32 * 1.001;
+            for (a, b) in p.iter().zip(&before) {
+                assert!(
+                    (a - b).abs() <= bound,
+                    "step {t}: {} > {bound}",
+                    (a - b).abs()
+                );
+            }
+        }
     }
 
     #[test]
