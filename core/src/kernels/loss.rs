@@ -1,16 +1,20 @@
 //! The cross-entropy loss of next-token prediction over one row of logits, and its backward.
 
-use crate::math::{exp, ln};
+use crate::math::{expf, ln};
 use crate::{Error, Result};
 use alloc::format;
 
 /// `ln Σ_i e^(logits[i])`, computed stably as `m + ln Σ_i e^(logits[i] − m)` with `m` the
-/// largest logit, the exponentials and their sum in f64 in index order. `-inf` logits add
+/// largest logit: each exponential in f32 (its argument is `<= 0`, so it cannot overflow and is
+/// accurate to an ulp), their sum and the logarithm in f64 in index order. `-inf` logits add
 /// nothing; the row must hold at least one finite logit (else the result is NaN).
 pub fn log_sum_exp(logits: &[f32]) -> f64 {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let sum: f64 = logits.iter().map(|&l| exp(l as f64 - max)).sum();
-    max + ln(sum)
+    let max = max_logit(logits);
+    max as f64 + ln(logits.iter().map(|&l| expf(l - max) as f64).sum())
+}
+
+fn max_logit(logits: &[f32]) -> f32 {
+    logits.iter().copied().fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// Checks that `target` is a valid index into a row of `vocab` logits.
@@ -33,23 +37,24 @@ pub fn cross_entropy(logits: &[f32], target: u32) -> Result<f32> {
     Ok((log_sum_exp(logits) - logits[t] as f64) as f32)
 }
 
-/// Backward of `scale * cross_entropy(logits, target)`: with `p = softmax(logits)`,
+/// Backward of `scale * cross_entropy(logits, target)`, returning the cross-entropy too: with
+/// `p = softmax(logits)`,
 ///
 /// ```text
 /// ∂L/∂logits_i = scale · (p_i − [i = target])      (written to dlogits)
 /// ```
 ///
-/// where `p_i = e^(logits_i − lse)` is formed in f64 from the same [`log_sum_exp`] as the loss
-/// (so `p_target = e^(−loss)` exactly as [`cross_entropy`] sees it). `scale` is typically
-/// `1 / tokens` for a mean loss. A `target` outside the row is [`Error::TokenOutOfRange`];
-/// `dlogits` shorter or longer than `logits` is [`Error::InvalidArgument`]; on error `dlogits`
-/// is left untouched.
+/// One pass of exponentials serves both: `e_i = e^(logits_i − m)` ([`log_sum_exp`]'s terms) is
+/// kept in `dlogits`, `p_i = e_i / Σ e`, and the loss is `m + ln Σ e − logits_target` as
+/// [`cross_entropy`] computes it. `scale` is typically `1 / tokens` for a mean loss. A `target`
+/// outside the row is [`Error::TokenOutOfRange`]; `dlogits` shorter or longer than `logits` is
+/// [`Error::InvalidArgument`]; on error `dlogits` is left untouched.
 pub fn cross_entropy_backward(
     logits: &[f32],
     target: u32,
     scale: f32,
     dlogits: &mut [f32],
-) -> Result<()> {
+) -> Result<f32> {
     let t = check_target(target, logits.len())?;
     if dlogits.len() != logits.len() {
         return Err(Error::invalid(format!(
@@ -58,14 +63,16 @@ pub fn cross_entropy_backward(
             logits.len()
         )));
     }
-    let lse = log_sum_exp(logits);
-    let scale = scale as f64;
-    for (i, (d, &l)) in dlogits.iter_mut().zip(logits).enumerate() {
-        let p = exp(l as f64 - lse);
-        let onehot = if i == t { 1.0 } else { 0.0 };
-        *d = (scale * (p - onehot)) as f32;
+    let max = max_logit(logits);
+    let mut sum = 0f64;
+    for (d, &l) in dlogits.iter_mut().zip(logits) {
+        *d = expf(l - max);
+        sum += *d as f64;
     }
-    Ok(())
+    let k = (scale as f64 / sum) as f32;
+    dlogits.iter_mut().for_each(|d| *d *= k);
+    dlogits[t] -= scale;
+    Ok((max as f64 + ln(sum) - logits[t] as f64) as f32)
 }
 
 #[cfg(test)]
@@ -83,7 +90,8 @@ mod tests {
         assert!((loss as f64 - 2f64.ln()).abs() < 1e-7, "{loss}");
         assert!((cross_entropy(&logits, 0).unwrap() as f64 - 6f64.ln()).abs() < 1e-6);
         let mut d = [0f32; 3];
-        cross_entropy_backward(&logits, 2, 0.5, &mut d).unwrap();
+        let l2 = cross_entropy_backward(&logits, 2, 0.5, &mut d).unwrap();
+        assert_eq!(l2, loss, "the backward returns the forward's loss");
         let want = [0.5 / 6.0, 0.5 * 2.0 / 6.0, 0.5 * (3.0 / 6.0 - 1.0)];
         for i in 0..3 {
             assert!(
@@ -144,10 +152,7 @@ mod tests {
         });
         assert_eq!(cross_entropy(&logits, 5), bad);
         let mut d = [7f32; 5];
-        assert_eq!(
-            cross_entropy_backward(&logits, 5, 1.0, &mut d),
-            bad.map(|_| ())
-        );
+        assert_eq!(cross_entropy_backward(&logits, 5, 1.0, &mut d), bad);
         assert_eq!(d, [7.0; 5], "untouched on error");
         let msg = alloc::string::ToString::to_string(&cross_entropy(&[], 0).unwrap_err());
         assert!(

@@ -419,22 +419,66 @@ impl<'a> Decoder<'a> {
             let r1 = (r0 + HEAD_ROWS).min(n);
             let xs = &x[r0 * d..r1 * d];
             let h = self.norm_rows(xs, norm);
-            let mut logits = self.linear(head, None, &h)?;
-            for (i, row) in logits.chunks_exact(vocab).enumerate() {
-                total += cross_entropy(row, batch.target(r0 + i))? as f64;
-            }
-            if let Some((grads, dx)) = back.as_mut() {
-                for (i, row) in logits.chunks_exact_mut(vocab).enumerate() {
-                    let logit_row = row.to_vec();
-                    cross_entropy_backward(&logit_row, batch.target(r0 + i), scale, row)?;
+            let logits = self.linear(head, None, &h)?;
+            let targets: Vec<u32> = (r0..r1).map(|i| batch.target(i)).collect();
+            let mut losses = vec![0f32; r1 - r0];
+            match back.as_mut() {
+                None => for_each_row(&mut losses, |i, l| {
+                    *l = cross_entropy(&logits[i * vocab..(i + 1) * vocab], targets[i])?;
+                    Ok(())
+                })?,
+                Some((grads, dx)) => {
+                    let mut dlogits = vec![0f32; logits.len()];
+                    for_each_row_with(&mut losses, &mut dlogits, vocab, |i, l, d| {
+                        let row = &logits[i * vocab..(i + 1) * vocab];
+                        *l = cross_entropy_backward(row, targets[i], scale, d)?;
+                        Ok(())
+                    })?;
+                    let mut dh = vec![0f32; h.len()];
+                    self.linear_backward(head, None, &h, &dlogits, &mut dh, grads);
+                    self.norm_rows_backward(xs, norm, &dh, &mut dx[r0 * d..r1 * d], grads);
                 }
-                let mut dh = vec![0f32; h.len()];
-                self.linear_backward(head, None, &h, &logits, &mut dh, grads);
-                self.norm_rows_backward(xs, norm, &dh, &mut dx[r0 * d..r1 * d], grads);
             }
+            total += losses.iter().map(|&l| l as f64).sum::<f64>();
         }
         Ok((total / n as f64) as f32)
     }
+}
+
+/// Runs `f(i, &mut out[i])` for every row `i`, in parallel under `std`; the first error wins.
+fn for_each_row<F>(out: &mut [f32], f: F) -> Result<()>
+where
+    F: Fn(usize, &mut f32) -> Result<()> + Sync + Send,
+{
+    #[cfg(feature = "std")]
+    {
+        use rayon::prelude::*;
+        out.par_iter_mut()
+            .enumerate()
+            .try_for_each(|(i, o)| f(i, o))
+    }
+    #[cfg(not(feature = "std"))]
+    out.iter_mut().enumerate().try_for_each(|(i, o)| f(i, o))
+}
+
+/// [`for_each_row`] with row `i`'s `width`-float slice of `rows` alongside.
+fn for_each_row_with<F>(out: &mut [f32], rows: &mut [f32], width: usize, f: F) -> Result<()>
+where
+    F: Fn(usize, &mut f32, &mut [f32]) -> Result<()> + Sync + Send,
+{
+    #[cfg(feature = "std")]
+    {
+        use rayon::prelude::*;
+        out.par_iter_mut()
+            .zip(rows.par_chunks_mut(width))
+            .enumerate()
+            .try_for_each(|(i, (o, r))| f(i, o, r))
+    }
+    #[cfg(not(feature = "std"))]
+    out.iter_mut()
+        .zip(rows.chunks_mut(width))
+        .enumerate()
+        .try_for_each(|(i, (o, r))| f(i, o, r))
 }
 
 /// `x += y`.
