@@ -7,12 +7,14 @@ mod info;
 mod kv;
 mod output;
 mod perplexity;
+mod plot;
 mod progress;
 mod prune;
 mod schedule;
 mod sparse;
 mod speculate;
 mod tokenize;
+mod train;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -43,6 +45,7 @@ commands:
   prune       prune a model with a calibration set (magnitude, Wanda, SparseGPT, FISTA; OWL); prune merge: assemble shards
   speculate   speculative generation over draft trees (OPT-Tree, chain, EAGLE, Sequoia) vs plain decoding
   schedule    recomputation schedule for pipeline-parallel training (Lynx)
+  train       train from scratch or fine-tune (AdamW, Adafactor, CAME, Adapprox), save as GGUF
 ";
 
 fn main() -> ExitCode {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         "prune" => prune::run(rest),
         "schedule" => schedule::run(rest),
         "speculate" => speculate::run(rest),
+        "train" => train::run(rest),
         "help" | "--help" | "-h" => output::write_stdout(COMMANDS),
         _ => Err(Failure::Usage(format!(
             "unknown command '{}'\n\n{COMMANDS}",

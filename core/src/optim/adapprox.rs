@@ -61,7 +61,7 @@ pub struct AdapproxParams {
     pub weight_decay: f64,
     /// `k_min`: the lowest rank of a matrix's factors.
     pub rank_min: usize,
-    /// `k_max`: the highest rank (clamped to `min(rows, cols)` per matrix).
+    /// `k_max`: the highest rank (clamped per matrix to where the factors would outgrow it).
     pub rank_max: usize,
     /// `ξ`: the relative error the rank is chosen to meet.
     pub error_target: f64,
@@ -160,8 +160,15 @@ pub struct AdapproxState {
 }
 
 impl AdapproxParams {
+    /// The highest rank of a `rows x cols` matrix's factors: `k_max`, but never so high that
+    /// the factors (`(rows + cols) k` values) outgrow the matrix, nor below `k_min`.
     fn rank_cap(&self, rows: usize, cols: usize) -> usize {
-        self.rank_max.min(rows).min(cols)
+        let dense_break_even = rows * cols / (rows + cols);
+        self.rank_max
+            .min(dense_break_even)
+            .max(self.rank_min)
+            .min(rows)
+            .min(cols)
     }
 
     /// Step 3: re-factors `v` (the dense `V_t`) and adapts the rank.
