@@ -8,8 +8,8 @@
 
 mod common;
 
-use common::fixture;
-use llmcore::io::json::{parse, Json};
+use common::f32_fixture;
+use llmcore::io::json::Json;
 use llmcore::optim::{
     Adafactor, AdafactorParams, AdamW, AdamWParams, Came, CameParams, Optimizer, ParamSpec,
 };
@@ -24,13 +24,7 @@ struct Reference {
 }
 
 fn reference() -> Reference {
-    let meta = parse(&std::fs::read_to_string(fixture("optim_reference.json")).unwrap()).unwrap();
-    let bin = std::fs::read(fixture("optim_reference.bin")).unwrap();
-    let floats: Vec<f32> = bin
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    let num = |j: &Json, k: &str| j.get(k).and_then(Json::as_f64).unwrap() as usize;
+    let (meta, arrays) = f32_fixture("optim_reference");
     let params = meta
         .get("params")
         .and_then(Json::as_array)
@@ -52,22 +46,9 @@ fn reference() -> Reference {
             }
         })
         .collect();
-    let arrays = meta
-        .get("arrays")
-        .and_then(Json::as_array)
-        .unwrap()
-        .iter()
-        .map(|a| {
-            let (off, len) = (num(a, "offset"), num(a, "len"));
-            (
-                a.get("name").and_then(Json::as_str).unwrap().to_string(),
-                floats[off..off + len].to_vec(),
-            )
-        })
-        .collect();
     Reference {
         params,
-        steps: num(&meta, "steps"),
+        steps: meta.get("steps").and_then(Json::as_f64).unwrap() as usize,
         arrays,
     }
 }

@@ -9,8 +9,8 @@
 
 mod common;
 
-use common::fixture;
-use llmcore::io::json::{parse, Json};
+use common::f32_fixture;
+use llmcore::io::json::Json;
 use llmcore::model::{Arch, ModelConfig};
 use llmcore::optim::{AdamW, AdamWParams, Optimizer};
 use llmcore::train::{Decoder, Params, TokenBatch};
@@ -25,24 +25,7 @@ struct Fixture {
 }
 
 fn load() -> Fixture {
-    let meta = parse(&std::fs::read_to_string(fixture("train_reference.json")).unwrap()).unwrap();
-    let bin = std::fs::read(fixture("train_reference.bin")).unwrap();
-    let floats: Vec<f32> = bin
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    let num = |j: &Json, k: &str| j.get(k).and_then(Json::as_f64).unwrap() as usize;
-    let arrays = meta
-        .get("arrays")
-        .and_then(Json::as_array)
-        .unwrap()
-        .iter()
-        .map(|a| {
-            let (off, len) = (num(a, "offset"), num(a, "len"));
-            let name = a.get("name").and_then(Json::as_str).unwrap().to_string();
-            (name, floats[off..off + len].to_vec())
-        })
-        .collect();
+    let (meta, arrays) = f32_fixture("train_reference");
     Fixture { meta, arrays }
 }
 

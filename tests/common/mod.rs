@@ -50,3 +50,34 @@ pub fn model(rel: &'static str) -> Arc<Model> {
     c.push((rel, m.clone()));
     m
 }
+
+/// A committed fixture pair: `<stem>.json`, whose `arrays` index lists `{name, offset, len}`
+/// (in floats), and `<stem>.bin`, the arrays as little-endian f32. The parsed JSON and the
+/// arrays by name.
+pub fn f32_fixture(
+    stem: &str,
+) -> (
+    llmcore::io::json::Json,
+    std::collections::HashMap<String, Vec<f32>>,
+) {
+    use llmcore::io::json::{parse, Json};
+    let meta = parse(&std::fs::read_to_string(fixture(&format!("{stem}.json"))).unwrap()).unwrap();
+    let bin = std::fs::read(fixture(&format!("{stem}.bin"))).unwrap();
+    let floats: Vec<f32> = bin
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let num = |j: &Json, k: &str| j.get(k).and_then(Json::as_f64).unwrap() as usize;
+    let arrays = meta
+        .get("arrays")
+        .and_then(Json::as_array)
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let (off, len) = (num(a, "offset"), num(a, "len"));
+            let name = a.get("name").and_then(Json::as_str).unwrap().to_string();
+            (name, floats[off..off + len].to_vec())
+        })
+        .collect();
+    (meta, arrays)
+}

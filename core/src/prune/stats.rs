@@ -14,6 +14,7 @@
 //! entries to the large ones. The sums are in call order, so the result does not depend on the
 //! thread count.
 
+use crate::kernels::gemm::{gemm, Mat};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -26,48 +27,13 @@ fn at_b(a: &[f32], b: &[f32], n: usize, cols: usize) -> Vec<f32> {
         b.len()
     );
     let mut prod = vec![0.0f32; cols * cols];
-    #[cfg(feature = "std")]
-    {
-        use rayon::prelude::*;
-        // Row blocks of the product in parallel: C[i0..i1, :] = A[:, i0..i1]ᵀ B.
-        const BLOCK: usize = 64;
-        prod.par_chunks_mut(BLOCK * cols)
-            .enumerate()
-            .for_each(|(blk, out)| {
-                let i0 = blk * BLOCK;
-                let rows = out.len() / cols;
-                // SAFETY: `a` is n x cols (checked above); the view takes columns i0..i0+rows of
-                // it transposed (row stride 1, column stride cols); `b` is n x cols; `out` is
-                // rows x cols; sgemm reads and writes only within those bounds.
-                unsafe {
-                    matrixmultiply::sgemm(
-                        rows,
-                        n,
-                        cols,
-                        1.0,
-                        a.as_ptr().add(i0),
-                        1,
-                        cols as isize,
-                        b.as_ptr(),
-                        cols as isize,
-                        1,
-                        0.0,
-                        out.as_mut_ptr(),
-                        cols as isize,
-                        1,
-                    );
-                }
-            });
-    }
-    #[cfg(not(feature = "std"))]
-    for t in 0..n {
-        let (ar, br) = (&a[t * cols..(t + 1) * cols], &b[t * cols..(t + 1) * cols]);
-        for (i, &ai) in ar.iter().enumerate() {
-            for (p, &bj) in prod[i * cols..(i + 1) * cols].iter_mut().zip(br) {
-                *p += ai * bj;
-            }
-        }
-    }
+    gemm(
+        1.0,
+        Mat::new(a, n, cols).t(),
+        Mat::new(b, n, cols),
+        0.0,
+        &mut prod,
+    );
     prod
 }
 
