@@ -2,7 +2,8 @@
 //! possibly transposed: the one entry point training (the backward's `dX = dY W`,
 //! `dW += dYᵀ X`) and the optimizers (Adapprox's range finder, `V Ω`, `Vᵀ Q`) multiply through.
 //!
-//! Under `std` blocks of rows of `C` run in parallel on the current rayon pool, each through
+//! Under `std` blocks of rows or columns of `C` (along its longer side, about four per thread)
+//! run in parallel on the current rayon pool, each through
 //! `matrixmultiply::sgemm`; without `std` the same blocks run in a plain loop of dot products.
 //! A row of `C` depends only on the matching row of `A` and on `B`, in a fixed accumulation
 //! order, so the result does not depend on the thread count.
@@ -60,9 +61,9 @@ impl<'a> Mat<'a> {
     }
 }
 
-/// Rows of `C` per parallel task.
+/// The fewest rows (or columns) of `C` per parallel block.
 #[cfg(feature = "std")]
-const ROWS_PER_TASK: usize = 32;
+const MIN_ROWS_PER_TASK: usize = 32;
 
 /// `C = alpha A B + beta C` with `C` row-major `A.rows() x B.cols()`. With `beta == 0` the old
 /// contents of `C` are ignored (NaN included).
@@ -83,34 +84,45 @@ pub fn gemm(alpha: f32, a: Mat, b: Mat, beta: f32, c: &mut [f32]) {
     #[cfg(feature = "std")]
     {
         use rayon::prelude::*;
-        c.par_chunks_mut(ROWS_PER_TASK * n)
-            .enumerate()
-            .for_each(|(blk, out)| {
-                let i0 = blk * ROWS_PER_TASK;
-                let rows = out.len() / n;
-                // SAFETY: rows i0..i0+rows of A lie inside `a.data` (its view was built from a
-                // slice of exactly rows*cols values, strides permuted by `t`), B is k x n inside
-                // `b.data`, and `out` is rows x n with row stride n; C does not alias A or B
-                // (it is a unique borrow).
-                unsafe {
-                    matrixmultiply::sgemm(
-                        rows,
-                        k,
-                        n,
-                        alpha,
-                        a.data.as_ptr().add(i0 * a.row_stride),
-                        a.row_stride as isize,
-                        a.col_stride as isize,
-                        b.data.as_ptr(),
-                        b.row_stride as isize,
-                        b.col_stride as isize,
-                        beta,
-                        out.as_mut_ptr(),
-                        n as isize,
-                        1,
-                    );
-                }
-            });
+        // Split the longer side of C into about four blocks per thread: every block packs the
+        // other operand whole, so blocks along the short side would repack the big one often.
+        let tasks = 4 * rayon::current_num_threads();
+        let (long, short_is_rows) = if m >= n { (m, true) } else { (n, false) };
+        let per = long.div_ceil(tasks).max(MIN_ROWS_PER_TASK);
+        let c_ptr = SendPtr(c.as_mut_ptr());
+        (0..long.div_ceil(per)).into_par_iter().for_each(|blk| {
+            let (i0, j0) = if short_is_rows {
+                (blk * per, 0)
+            } else {
+                (0, blk * per)
+            };
+            let rows = if short_is_rows { per.min(m - i0) } else { m };
+            let cols = if short_is_rows { n } else { per.min(n - j0) };
+            let c_ptr = &c_ptr;
+            // SAFETY: rows i0..i0+rows of A and columns j0..j0+cols of B lie inside their
+            // slices (each view was built from a slice of exactly rows*cols values, strides
+            // permuted by `t`); C is m x n row-major (length checked above) and the blocks
+            // write pairwise disjoint rows or columns of it, which no other reference sees
+            // while `c` is borrowed here; C does not alias A or B.
+            unsafe {
+                matrixmultiply::sgemm(
+                    rows,
+                    k,
+                    cols,
+                    alpha,
+                    a.data.as_ptr().add(i0 * a.row_stride),
+                    a.row_stride as isize,
+                    a.col_stride as isize,
+                    b.data.as_ptr().add(j0 * b.col_stride),
+                    b.row_stride as isize,
+                    b.col_stride as isize,
+                    beta,
+                    c_ptr.0.add(i0 * n + j0),
+                    n as isize,
+                    1,
+                );
+            }
+        });
     }
     #[cfg(not(feature = "std"))]
     for (i, row) in c.chunks_exact_mut(n).enumerate() {
@@ -124,6 +136,13 @@ pub fn gemm(alpha: f32, a: Mat, b: Mat, beta: f32, c: &mut [f32]) {
         }
     }
 }
+
+/// A pointer into `C` that the parallel blocks share; each writes only its own rows or columns.
+#[cfg(feature = "std")]
+struct SendPtr(*mut f32);
+// SAFETY: the blocks of `gemm` write disjoint elements through it (see the call).
+#[cfg(feature = "std")]
+unsafe impl Sync for SendPtr {}
 
 fn scale(c: &mut [f32], beta: f32) {
     for v in c {
@@ -153,7 +172,16 @@ mod tests {
     #[test]
     fn every_transpose_combination_matches_f64() {
         let mut rng = TestRng::new(7);
-        for (m, k, n) in [(1, 1, 1), (3, 5, 2), (70, 33, 9), (5, 0, 4), (65, 17, 40)] {
+        // Both block directions: rows (m >= n) and columns (n > m), one block and several.
+        for (m, k, n) in [
+            (1, 1, 1),
+            (3, 5, 2),
+            (70, 33, 9),
+            (5, 0, 4),
+            (65, 17, 40),
+            (3, 20, 150),
+            (40, 8, 300),
+        ] {
             let a_data = rng.vec(m * k);
             let at_data = rng.vec(k * m);
             let b_data = rng.vec(k * n);

@@ -1,6 +1,7 @@
 //! The decoder's training forward and hand-written backward, top to bottom as in llm.c's
-//! train_gpt2.c: every op is the runtime's kernel ([`crate::kernels`]) and its backward sits
-//! beside it there; this file only strings them together and keeps what the backward needs.
+//! train_gpt2.c: every op is the runtime's kernel ([`crate::kernels`], the linear layers
+//! through [`crate::kernels::gemm`]) and its backward sits beside it there; this file only
+//! strings them together and keeps what the backward needs.
 //!
 //! A batch is `rows` sequences of `seq + 1` tokens: inputs `t[..seq]`, targets `t[1..]`, each
 //! row at positions `0..seq` with causal attention inside the row. The loss is the mean
@@ -15,11 +16,9 @@ use crate::kernels::activation::{swiglu, swiglu_backward};
 use crate::kernels::attention::{attention_row, attention_row_backward, VisibleSlots};
 use crate::kernels::gemm::{gemm, Mat};
 use crate::kernels::loss::{cross_entropy, cross_entropy_backward};
-use crate::kernels::matmul::matmul_exact;
 use crate::kernels::norm::{rms_norm, rms_norm_backward};
 use crate::kernels::rope::Rope;
 use crate::model::Linear;
-use crate::tensor::{GgmlType, WeightView};
 use crate::{Error, Result};
 use alloc::format;
 use alloc::vec;
@@ -184,18 +183,20 @@ impl<'a> Decoder<'a> {
         &self.p.layout.layers[l]
     }
 
-    /// `y = x Wᵀ (+ b)` for tensor `w` through the runtime's exact product.
+    /// `y = x Wᵀ (+ b)` for tensor `w`, through the GEMM its backward uses too (one product of
+    /// all rows: the runtime's `matmul_exact` tiles 16 weight rows at a time for
+    /// row-independence, which training does not need, and repacks the inputs for every tile).
     fn linear(&self, w: usize, bias: Option<usize>, x: &[f32]) -> Result<Vec<f32>> {
         let (rows, cols) = self.p.dims(w);
         let n = x.len() / cols;
-        let view = WeightView::new(
-            GgmlType::F32,
-            rows,
-            cols,
-            bytemuck::cast_slice(&self.p.tensors[w]),
-        )?;
         let mut y = vec![0f32; n * rows];
-        matmul_exact(&view, x, n, &mut y)?;
+        gemm(
+            1.0,
+            Mat::new(x, n, cols),
+            Mat::new(&self.p.tensors[w], rows, cols).t(),
+            0.0,
+            &mut y,
+        );
         if let Some(b) = bias {
             let b = &self.p.tensors[b];
             y.chunks_exact_mut(rows)
