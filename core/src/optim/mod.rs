@@ -40,12 +40,19 @@ pub enum ParamShape {
 }
 
 impl ParamShape {
-    /// Number of values.
+    /// Number of values (saturating: a shape too large to address is refused by every
+    /// optimizer's constructor, see [`ParamShape::checked_len`]).
     pub fn len(&self) -> usize {
-        match *self {
-            ParamShape::Matrix { rows, cols } => rows * cols,
+        self.checked_len().unwrap_or(usize::MAX)
+    }
+
+    /// Number of values, or `None` when it (or the bytes of two f32 moments of it) overflows.
+    pub fn checked_len(&self) -> Option<usize> {
+        let n = match *self {
+            ParamShape::Matrix { rows, cols } => rows.checked_mul(cols)?,
             ParamShape::Vector { len } => len,
-        }
+        };
+        n.checked_mul(8).map(|_| n)
     }
 
     /// Whether the tensor holds no value.
@@ -170,6 +177,12 @@ impl<R: Rule> Stepper<R> {
         for (i, s) in specs.iter().enumerate() {
             if s.name.is_empty() {
                 return Err(Error::invalid(format!("parameter {i} has an empty name")));
+            }
+            if s.shape.checked_len().is_none() {
+                return Err(Error::invalid(format!(
+                    "parameter '{}' is too large to address ({:?})",
+                    s.name, s.shape
+                )));
             }
             if s.shape.is_empty() {
                 return Err(Error::invalid(format!(
@@ -421,6 +434,12 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("'e' has no values"), "{e}");
+        let huge = vec![ParamSpec::matrix("h", usize::MAX / 2, 3)];
+        let e = AdamW::create(AdamWParams::default(), huge)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("'h' is too large to address"), "{e}");
         let bad = AdamWParams {
             beta1: -0.1,
             ..AdamWParams::default()
