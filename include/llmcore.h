@@ -7,9 +7,10 @@
  *
  * Conventions
  *  - Every symbol starts with llmc_ / LLMC_.
- *  - Handles (llmc_model, llmc_session, llmc_tensors) are opaque. They are created by
- *    llmc_model_load, llmc_session_new, llmc_tensors_open and released by the matching
- *    *_free; *_free(NULL) does nothing. Each handle is freed exactly once.
+ *  - Handles (llmc_model, llmc_session, llmc_tensors, llmc_optimizer) are opaque. They are
+ *    created by llmc_model_load, llmc_session_new, llmc_tensors_open, llmc_optimizer_new and
+ *    released by the matching *_free; *_free(NULL) does nothing. Each handle is freed
+ *    exactly once.
  *  - Fallible functions return llmc_status: LLMC_OK (0) or a negative error kind. The enum is
  *    append-only. On an error, outputs are left untouched (a handle pointer set to NULL before
  *    a failed load stays NULL) and llmc_last_error_message() gives a message naming what was
@@ -33,12 +34,14 @@
  *    llmc_version() and llmc_status_string() are static.
  *  - A session holds its own reference to its model: llmc_model_free() may be called while
  *    sessions made from the model live; the model's memory goes with the last of them.
+ *  - llmc_optimizer_step reads and writes the caller's parameter and gradient buffers during
+ *    the call only; the optimizer keeps its own state (moments, factors), never a pointer.
  *
  * Threads
  *  - llmc_model and llmc_tensors are immutable: one handle may be used from any number of
  *    threads at once (tokenizer, sessions, perplexity, log-likelihood).
- *  - llmc_session is not thread-safe: use each session from one thread at a time (it may
- *    move between threads). Run one session per thread to decode in parallel.
+ *  - llmc_session and llmc_optimizer are not thread-safe: use each one from one thread at a
+ *    time (it may move between threads). Run one session per thread to decode in parallel.
  *  - Callbacks run on the thread that made the call; the log callback may therefore run on
  *    several threads at once. Callbacks must not unwind (C++ exceptions, longjmp) through
  *    the library.
@@ -169,6 +172,13 @@ typedef int32_t llmc_status;
  * sessions made from it still exist; the model is released with the last of them.
  */
 typedef struct llmc_model llmc_model;
+
+/**
+ * An optimizer and its state for the parameters it was created for. Not thread-safe: use
+ * each handle from one thread at a time (it may move between threads); a step runs its
+ * parameters in parallel on the library's worker pool.
+ */
+typedef struct llmc_optimizer llmc_optimizer;
 
 /**
  * A conversation with a model: its KV cache. A session may be used by one thread at a time
@@ -436,6 +446,159 @@ typedef struct llmc_chat_message {
     const char *role;
     const char *content;
 } llmc_chat_message;
+
+/**
+ * Which optimizer `llmc_optimizer_new` makes.
+ */
+typedef uint32_t llmc_optimizer_kind;
+
+/**
+ * An optimizer's hyperparameters. Start from `llmc_optimizer_default_params(kind)`; each kind
+ * reads only its own fields (the others are ignored):
+ *
+ * - `LLMC_OPTIMIZER_ADAMW`: `lr`, `beta1`, `beta2`, `eps`, `weight_decay`;
+ * - `LLMC_OPTIMIZER_ADAFACTOR`: `lr`, `eps` (epsilon1, added to g^2), `eps2` (the floor of
+ *   the parameter scale), `clip`, `decay_rate`, `beta1` if `first_moment`, `weight_decay`,
+ *   `scale_parameter`, `relative_step`, `warmup_init`;
+ * - `LLMC_OPTIMIZER_CAME`: `lr`, `eps` (epsilon1), `eps2` (added to the instability), `clip`,
+ *   `beta1`, `beta2`, `beta3`, `weight_decay`;
+ * - `LLMC_OPTIMIZER_ADAPPROX`: `lr`, `beta1` if `first_moment`, `beta2`, `eps`, `clip`,
+ *   `weight_decay`, `rank_min`, `rank_max`, `error_target`, `oversample`, `power_iters`,
+ *   `guidance`, `seed`.
+ */
+typedef struct llmc_optimizer_params {
+    /**
+     * `sizeof(llmc_optimizer_params)`.
+     */
+    size_t struct_size;
+    /**
+     * One of `LLMC_OPTIMIZER_*`.
+     */
+    llmc_optimizer_kind kind;
+    /**
+     * Learning rate, finite and > 0 (the relative step of Adafactor replaces it).
+     */
+    double lr;
+    /**
+     * Decay of the first moment, in [0, 1).
+     */
+    double beta1;
+    /**
+     * Decay of the second moment, in [0, 1).
+     */
+    double beta2;
+    /**
+     * CAME: decay of the instability, in [0, 1).
+     */
+    double beta3;
+    /**
+     * Added to the denominator (AdamW, Adapprox) or to g^2 (Adafactor, CAME: epsilon1); > 0.
+     */
+    double eps;
+    /**
+     * Adafactor: the floor of the parameter scale; CAME: added to the instability; > 0.
+     */
+    double eps2;
+    /**
+     * Update clipping threshold d (`u / max(1, RMS(u) / d)`), > 0.
+     */
+    double clip;
+    /**
+     * Decoupled weight decay, >= 0.
+     */
+    double weight_decay;
+    /**
+     * Adafactor: c in `beta2_t = 1 - t^c`, in [-1, 0).
+     */
+    double decay_rate;
+    /**
+     * Adafactor, Adapprox: keep a first moment with decay `beta1` (false: the memory-lean
+     * variant without it).
+     */
+    bool first_moment;
+    /**
+     * Adafactor: scale the step by `max(eps2, RMS(p))`.
+     */
+    bool scale_parameter;
+    /**
+     * Adafactor: the step size `min(1e-2, 1/sqrt(t))` instead of `lr`.
+     */
+    bool relative_step;
+    /**
+     * Adafactor: with `relative_step`, start from `1e-6 t` (needs `relative_step`).
+     */
+    bool warmup_init;
+    /**
+     * Adapprox: the lowest and highest rank of a matrix's second-moment factors,
+     * 1 <= `rank_min` <= `rank_max` (`rank_max` is clamped to each matrix's smaller side;
+     * `rank_min` must fit every matrix).
+     */
+    uint32_t rank_min;
+    uint32_t rank_max;
+    /**
+     * Adapprox: extra sketch columns beyond the target rank.
+     */
+    uint32_t oversample;
+    /**
+     * Adapprox: power iterations of the range finder.
+     */
+    uint32_t power_iters;
+    /**
+     * Adapprox: the relative error `||V - Q U^T||_F / ||V||_F` the rank is chosen to meet,
+     * >= 0.
+     */
+    double error_target;
+    /**
+     * Adapprox: scale each step by the cosine guidance (needs `first_moment`).
+     */
+    bool guidance;
+    /**
+     * Adapprox: seed of the random test matrices (each matrix draws its own stream).
+     */
+    uint64_t seed;
+} llmc_optimizer_params;
+
+/**
+ * The shape of one parameter tensor.
+ */
+typedef struct llmc_param_shape {
+    /**
+     * Its name, NUL-terminated UTF-8, unique and not empty (used in error messages); borrowed
+     * for the call.
+     */
+    const char *name;
+    /**
+     * 1: a vector of `dims[0]` values (norm gains, biases; never factored); 2: a row-major
+     * `dims[0] x dims[1]` matrix (factored by Adafactor, CAME and Adapprox).
+     */
+    size_t ndim;
+    /**
+     * The dimensions (`dims[1]` is ignored for a vector); none may be 0.
+     */
+    size_t dims[2];
+} llmc_param_shape;
+
+/**
+ * The state one parameter holds. Set `struct_size = sizeof(llmc_param_state)` before the
+ * call.
+ */
+typedef struct llmc_param_state {
+    size_t struct_size;
+    /**
+     * Bytes of persistent state (moments, factors) kept between steps.
+     */
+    size_t bytes;
+    /**
+     * Adapprox matrices: the rank of the second-moment factors (0 before the first step);
+     * 0 for every other parameter and optimizer.
+     */
+    uint32_t rank;
+    /**
+     * Adapprox matrices: the factors' relative error `||V - Q U^T||_F / ||V||_F` at the last
+     * step; 0 elsewhere.
+     */
+    double error;
+} llmc_param_state;
 
 /**
  * A pruning method.
@@ -829,6 +992,27 @@ typedef struct llmc_tensor_info {
 #define LLMC_SCORE_ALL 1
 
 /**
+ * AdamW as `torch.optim.AdamW` computes it (two full-size moments: 8 bytes per value).
+ */
+#define LLMC_OPTIMIZER_ADAMW 0
+
+/**
+ * Adafactor as Hugging Face transformers computes it (factored second moment).
+ */
+#define LLMC_OPTIMIZER_ADAFACTOR 1
+
+/**
+ * CAME as `came-pytorch` computes it (factored second moment and instability).
+ */
+#define LLMC_OPTIMIZER_CAME 2
+
+/**
+ * Adapprox: Adam's second moment as adaptive-rank factors from randomized subspace
+ * iteration.
+ */
+#define LLMC_OPTIMIZER_ADAPPROX 3
+
+/**
  * Smallest |W| per matrix; needs no calibration (unless OWL is on).
  */
 #define LLMC_PRUNE_MAGNITUDE 0
@@ -1160,6 +1344,83 @@ llmc_status llmc_token_to_piece(const struct llmc_model *model, llmc_token token
  * `parse_special`) goes NUL-terminated into `buf`, its length into `*n_out`.
  */
 llmc_status llmc_apply_chat_template(const struct llmc_model *model, const struct llmc_chat_message *messages, size_t n, bool add_generation_prompt, char *buf, size_t capacity, size_t *n_out);
+
+/**
+ * The defaults of `kind`: core's `AdamWParams`, `AdafactorParams`, `CameParams` or
+ * `AdapproxParams::default()`. Fields the kind does not read hold Adapprox's defaults
+ * (Adafactor's for `eps2`, `decay_rate`, `scale_parameter`, `relative_step`, `warmup_init`;
+ * CAME's for `beta3`). Adafactor's default is no first moment (`first_moment` false; `beta1`
+ * 0.9 is used if it is turned on); Adapprox's is a first moment with beta1 0.9. An unknown
+ * `kind` gets Adapprox's defaults with that `kind`, which `llmc_optimizer_new` refuses.
+ */
+struct llmc_optimizer_params llmc_optimizer_default_params(llmc_optimizer_kind kind);
+
+/**
+ * Creates an optimizer of `params->kind` (`params` NULL: `llmc_optimizer_default_params(
+ * LLMC_OPTIMIZER_ADAMW)`) for the `n_params` parameters `shapes` declares, in the order
+ * `llmc_optimizer_step` takes them. Every moment starts at zero. On success `*out` receives a
+ * handle to release with `llmc_optimizer_free`; on failure it is left untouched:
+ * `LLMC_ERR_NULL_ARGUMENT` (`out`, `shapes` with `n_params` > 0, a name),
+ * `LLMC_ERR_INVALID_ARGUMENT` (a wrong `struct_size`, an unknown `kind`, a hyperparameter out
+ * of range: "params (adapprox): rank range [4, 2] is empty ...", an `ndim` other than 1 or 2
+ * naming the parameter's index, a zero dimension, an empty or repeated name, a `rank_min`
+ * larger than a matrix allows).
+ */
+llmc_status llmc_optimizer_new(const struct llmc_optimizer_params *params, const struct llmc_param_shape *shapes, size_t n_params, struct llmc_optimizer **out);
+
+/**
+ * Releases an optimizer and its state (the caller's buffers are not touched). NULL is a no-op.
+ */
+void llmc_optimizer_free(struct llmc_optimizer *opt);
+
+/**
+ * One update of every parameter from its gradient, in place. `params[i]` and `grads[i]` point
+ * to the `i`-th declared parameter's values and gradient (f32, as many as its shape holds,
+ * row-major for a matrix); `n_params` must be the number declared. The pointers are used
+ * during the call only and never kept. A parameter buffer must not share memory with any
+ * other buffer of the call (parameters and gradients; gradients may share with each other):
+ * an exact duplicate or a partial overlap is refused.
+ *
+ * All or nothing: every pointer and every gradient value is checked before anything changes;
+ * on an error no parameter, moment or step count changes and the next good step is the one
+ * that would have come: `LLMC_ERR_NULL_ARGUMENT` (`opt`, `params` or `grads`, or one of their
+ * pointers: "params[1] ('b') is NULL"), `LLMC_ERR_INVALID_ARGUMENT` (`n_params` other than
+ * the number declared, a pointer not aligned to 4 bytes, buffers sharing memory, a NaN or
+ * infinite gradient value: "gradient of 'w' holds NaN at index 3: step refused, parameters
+ * unchanged").
+ */
+llmc_status llmc_optimizer_step(struct llmc_optimizer *opt, float *const *params, const float *const *grads, size_t n_params);
+
+/**
+ * Sets the learning rate of the following steps (finite and > 0; a schedule lives in the
+ * caller). For Adafactor with `relative_step` the relative step replaces it.
+ */
+llmc_status llmc_optimizer_set_lr(struct llmc_optimizer *opt, double lr);
+
+/**
+ * Writes the learning rate the next step uses into `*lr`.
+ */
+llmc_status llmc_optimizer_lr(const struct llmc_optimizer *opt, double *lr);
+
+/**
+ * Writes the number of steps taken so far into `*steps` (refused steps do not count).
+ */
+llmc_status llmc_optimizer_steps(const struct llmc_optimizer *opt, uint64_t *steps);
+
+/**
+ * Writes the bytes of persistent state the optimizer holds now (the sum over its parameters)
+ * into `*total`, and the largest scratch one parameter's step allocates and frees again (held
+ * once per worker thread updating a parameter) into `*step_scratch`. Adapprox's total grows
+ * with the factors' ranks, so it changes from step to step.
+ */
+llmc_status llmc_optimizer_state_bytes(const struct llmc_optimizer *opt, size_t *total, size_t *step_scratch);
+
+/**
+ * Fills `*state` for parameter `index` (declaration order): its bytes of state and, for an
+ * Adapprox matrix, its factors' rank and relative error. `LLMC_ERR_INVALID_ARGUMENT` for an
+ * index past the parameters or a wrong `state->struct_size`.
+ */
+llmc_status llmc_optimizer_param_state(const struct llmc_optimizer *opt, size_t index, struct llmc_param_state *state);
 
 /**
  * Defaults: Wanda at 50% unstructured sparsity in its own (sequential) mode, no OWL, 128

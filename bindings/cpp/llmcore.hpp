@@ -2,8 +2,8 @@
 //
 // Handles are std::unique_ptr with the C *_free functions as deleters; every failing C call
 // throws llmcore::Error carrying the llmc_status and the library's message. Thread rules are
-// the C API's: a Model (and Tensors) may be used from many threads at once, a Session from one
-// thread at a time. A Session keeps its model alive, so a Model may be destroyed first.
+// the C API's: a Model (and Tensors) may be used from many threads at once, a Session and an
+// Optimizer from one thread at a time. A Session keeps its model alive, so a Model may be destroyed first.
 // Callbacks may throw: the exception stops the work and is rethrown from the call.
 #ifndef LLMCORE_HPP
 #define LLMCORE_HPP
@@ -70,6 +70,9 @@ struct SessionDeleter {
 };
 struct TensorsDeleter {
     void operator()(llmc_tensors *t) const noexcept { llmc_tensors_free(t); }
+};
+struct OptimizerDeleter {
+    void operator()(llmc_optimizer *o) const noexcept { llmc_optimizer_free(o); }
 };
 
 /// Carries a C++ callback through a C function pointer, keeping any exception it throws.
@@ -536,6 +539,106 @@ inline llmc_prune_result prune(const std::string &model_path, const std::string 
     detail::check(st);
     return r;
 }
+
+/// Which optimizer an Optimizer runs (llmc_optimizer_kind).
+enum class OptimizerKind : llmc_optimizer_kind {
+    AdamW = LLMC_OPTIMIZER_ADAMW,
+    Adafactor = LLMC_OPTIMIZER_ADAFACTOR,
+    Came = LLMC_OPTIMIZER_CAME,
+    Adapprox = LLMC_OPTIMIZER_ADAPPROX,
+};
+
+/// Optimizer settings, defaults from llmc_optimizer_default_params(kind); each kind reads only
+/// its own fields of `c` (see llmc_optimizer_params).
+struct OptimizerParams {
+    llmc_optimizer_params c;
+    explicit OptimizerParams(OptimizerKind kind = OptimizerKind::AdamW)
+        : c(llmc_optimizer_default_params(static_cast<llmc_optimizer_kind>(kind))) {}
+};
+
+/// One parameter: a vector (`dims = {len}`) or a row-major matrix (`dims = {rows, cols}`).
+struct ParamShape {
+    std::string name;
+    std::vector<std::size_t> dims;
+};
+
+/// The bytes of state an optimizer holds (llmc_optimizer_state_bytes).
+struct StateBytes {
+    std::size_t total = 0, step_scratch = 0;
+};
+
+/// An optimizer over the caller's own f32 buffers (llmc_optimizer). Move-only; use from one
+/// thread at a time. The buffers are read and written during step() only.
+class Optimizer {
+  public:
+    /// An optimizer for `shapes`, in the order step() takes them; throws Error for bad
+    /// settings or shapes (the message names the field or the parameter).
+    Optimizer(const OptimizerParams &params, const std::vector<ParamShape> &shapes)
+        : n_(shapes.size()) {
+        std::vector<llmc_param_shape> c(shapes.size());
+        for (std::size_t i = 0; i < shapes.size(); i++) {
+            const ParamShape &s = shapes[i];
+            c[i].name = s.name.c_str();
+            c[i].ndim = s.dims.size(); // anything but 1 or 2 is refused by the library
+            c[i].dims[0] = s.dims.size() > 0 ? s.dims[0] : 0;
+            c[i].dims[1] = s.dims.size() > 1 ? s.dims[1] : 0;
+        }
+        llmc_optimizer *o = nullptr;
+        detail::check(llmc_optimizer_new(&params.c, c.data(), c.size(), &o));
+        ptr_.reset(o);
+    }
+
+    llmc_optimizer *get() const noexcept { return ptr_.get(); }
+
+    /// Parameters declared.
+    std::size_t size() const noexcept { return n_; }
+
+    /// One update of every parameter in place: `params[i]` and `grads[i]` point to the i-th
+    /// declared parameter's values and gradient. All or nothing: on an Error (a NaN gradient,
+    /// a NULL or shared buffer, a wrong count) nothing changed.
+    void step(const std::vector<float *> &params, const std::vector<const float *> &grads) {
+        if (params.size() != grads.size())
+            throw Error(LLMC_ERR_INVALID_ARGUMENT,
+                        "llmcore::Optimizer::step: " + std::to_string(params.size()) +
+                            " parameters and " + std::to_string(grads.size()) + " gradients");
+        detail::check(llmc_optimizer_step(get(), params.data(), grads.data(), params.size()));
+    }
+
+    /// The learning rate of the following steps (finite and > 0).
+    void set_lr(double lr) { detail::check(llmc_optimizer_set_lr(get(), lr)); }
+
+    double lr() const {
+        double lr = 0;
+        detail::check(llmc_optimizer_lr(get(), &lr));
+        return lr;
+    }
+
+    /// Steps taken (refused ones do not count).
+    uint64_t steps() const {
+        uint64_t n = 0;
+        detail::check(llmc_optimizer_steps(get(), &n));
+        return n;
+    }
+
+    StateBytes state_bytes() const {
+        StateBytes b;
+        detail::check(llmc_optimizer_state_bytes(get(), &b.total, &b.step_scratch));
+        return b;
+    }
+
+    /// Parameter `index`'s bytes of state and, for an Adapprox matrix, its factors' rank and
+    /// relative error.
+    llmc_param_state param_state(std::size_t index) const {
+        llmc_param_state s{};
+        s.struct_size = sizeof s;
+        detail::check(llmc_optimizer_param_state(get(), index, &s));
+        return s;
+    }
+
+  private:
+    std::unique_ptr<llmc_optimizer, detail::OptimizerDeleter> ptr_;
+    std::size_t n_ = 0;
+};
 
 } // namespace llmcore
 

@@ -14,6 +14,7 @@ pub mod boundary;
 pub mod calib;
 pub mod generate;
 pub mod model;
+pub mod optim;
 pub mod prune;
 pub mod schedule;
 pub mod session;
