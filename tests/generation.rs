@@ -162,11 +162,7 @@ fn loglikelihood_sums_the_continuations_log_softmax_and_flags_greedy_continuatio
         ll.logprob,
         (ll.logprob - want).abs()
     );
-    assert!(
-        (ll.logprob - want).abs() < 1e-7,
-        "{} vs {want}",
-        ll.logprob
-    );
+    assert!((ll.logprob - want).abs() < 1e-7, "{} vs {want}", ll.logprob);
 
     let london = tok.encode(" London", false).unwrap();
     let other = loglikelihood(&m, &ctx, &london, Numerics::Fast).unwrap();
