@@ -11,6 +11,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod error;
+pub mod evalh;
 pub mod io;
 pub mod kernels;
 pub mod math;

@@ -1,0 +1,16 @@
+//! The evaluation harness: lm-evaluation-harness's model contract ([`contract`]) implemented
+//! on our runtime with shared-context reuse ([`native`]) or by any engine through the C ABI,
+//! tasks as JSON data ([`task`]), lm-eval's metrics with bootstrap standard errors
+//! ([`metrics`]), and the loop that runs tasks and tabulates them ([`runner`]).
+
+pub mod boundary;
+pub mod contract;
+pub mod metrics;
+pub mod native;
+pub mod runner;
+pub mod task;
+
+pub use contract::{GenerateRequest, LanguageModel, LoglikelihoodRequest};
+pub use native::NativeModel;
+pub use runner::{by_category, evaluate_task, EvalSettings, TaskResult};
+pub use task::{Metric, OutputType, Task, TaskSpec};
