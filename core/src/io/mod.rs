@@ -10,6 +10,7 @@ pub mod gguf;
 pub mod gguf_writer;
 pub mod json;
 pub mod safetensors;
+pub mod sha256;
 
 pub use bytes::Bytes;
 pub use gguf::{write_gguf, GgufFile, TensorInfo, Value};
