@@ -508,27 +508,6 @@ impl Task {
             fewshot_pool,
         })
     }
-
-    /// Reads a task file and its JSONL documents.
-    #[cfg(feature = "std")]
-    pub fn load(path: &std::path::Path) -> Result<Task> {
-        let read = |p: &std::path::Path| {
-            std::fs::read_to_string(p).map_err(|e| Error::Io {
-                path: p.display().to_string(),
-                message: e.to_string(),
-            })
-        };
-        let spec = TaskSpec::parse(&read(path)?)
-            .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
-        let dir = path.parent().unwrap_or(std::path::Path::new("."));
-        let load_docs = |rel: &str| -> Result<Vec<Doc>> {
-            let p = dir.join(rel);
-            parse_docs(&read(&p)?, &p.display().to_string())
-        };
-        let docs = load_docs(&spec.docs)?;
-        let pool = spec.fewshot_docs.as_deref().map(load_docs).transpose()?;
-        Task::new(spec, docs, pool)
-    }
 }
 
 #[cfg(test)]
