@@ -2,6 +2,7 @@
 
 mod args;
 mod calib;
+mod eval;
 mod generate;
 mod info;
 mod kv;
@@ -40,6 +41,7 @@ commands:
   info        model file metadata and tensors
   calib       self-generated calibration sets for pruning (selfgen, inspect)
   tokenize    text to token ids
+  eval        evaluate on tasks (multiple choice, generation, rolling log-likelihood) as lm-evaluation-harness does
   generate    generate text from a prompt
   perplexity  perplexity of a text file
   prune       prune a model with a calibration set (magnitude, Wanda, SparseGPT, FISTA; OWL); prune merge: assemble shards
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
     let result = match cmd.to_str().unwrap_or("") {
         "info" => info::run(rest),
         "calib" => calib::run(rest),
+        "eval" => eval::run(rest),
         "tokenize" => tokenize::run(rest),
         "generate" => generate::run(rest),
         "perplexity" => perplexity::run(rest),

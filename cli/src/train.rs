@@ -4,7 +4,7 @@
 //! result saved as a GGUF that `llmcore generate` runs.
 
 use crate::args::{opt, path, switch, Flag, Parsed};
-use crate::output::{emit, note, parse, usage_err};
+use crate::output::{emit, note, parse, usage_err, write_atomic};
 use crate::plot::{line_chart, Series};
 use crate::Failure;
 use llmcore::io::json::{parse as parse_json, Json};
@@ -252,14 +252,6 @@ fn curve_csv(history: &[StepReport]) -> String {
         ));
     }
     s
-}
-
-/// Writes `text` to `path` through a temporary name renamed on success.
-fn write_atomic(path: &Path, text: &str) -> Result<(), Failure> {
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| Failure::Run(format!("{}: {e}", path.display())))
 }
 
 pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
