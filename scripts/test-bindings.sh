@@ -21,7 +21,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step prints how long the one before it took (CI's budget is 30 minutes on 2 cores).
+step_start=$SECONDS
+step() {
+  [ -z "${step_name:-}" ] || printf '   (%s: %d s)\n' "$step_name" $((SECONDS - step_start))
+  step_name="$*"; step_start=$SECONDS
+  printf '\n== %s\n' "$*"
+}
+trap '[ -z "${step_name:-}" ] || printf "   (%s: %d s; %d s in all)\\n" "$step_name" $((SECONDS - step_start)) $SECONDS' EXIT
 
 ensure_tools() {
   local missing=()
