@@ -1,5 +1,6 @@
 //! `llmcore eval --model M --tasks T1,T2|SUITE`: the evaluation harness on our runtime, a
 //! table of task metrics and categories, and a results file naming the model and task bytes.
+//! `llmcore eval compare` ([`crate::eval_compare`]) sets results files side by side.
 
 use crate::args::{opt, path, switch, Flag};
 use crate::output::{emit, parse, usage_err, write_atomic};
@@ -30,6 +31,9 @@ const FLAGS: &[Flag] = &[
 ];
 
 pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
+    if argv.first().is_some_and(|a| a == "compare") {
+        return crate::eval_compare::run(&argv[1..]);
+    }
     let p = parse(
         "eval",
         "--model M --tasks T1,T2|SUITE [--limit N] [--fewshot K] [--out results.json]",

@@ -3,6 +3,7 @@
 mod args;
 mod calib;
 mod eval;
+mod eval_compare;
 mod generate;
 mod info;
 mod kv;
@@ -41,7 +42,7 @@ commands:
   info        model file metadata and tensors
   calib       self-generated calibration sets for pruning (selfgen, inspect)
   tokenize    text to token ids
-  eval        evaluate on tasks (multiple choice, generation, rolling log-likelihood) as lm-evaluation-harness does
+  eval        evaluate on tasks (multiple choice, generation, rolling log-likelihood) as lm-evaluation-harness does; eval compare: results side by side, plotted
   generate    generate text from a prompt
   perplexity  perplexity of a text file
   prune       prune a model with a calibration set (magnitude, Wanda, SparseGPT, FISTA; OWL); prune merge: assemble shards

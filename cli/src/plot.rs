@@ -54,25 +54,8 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// The SVG text of a chart titled `title` with axis labels `x_label`, `y_label`.
-pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
-    let all = series.iter().flat_map(|s| s.points.iter());
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &(x, y) in all.filter(|(x, y)| x.is_finite() && y.is_finite()) {
-        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
-    }
-    if x0 > x1 {
-        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
-    }
-    if x1 == x0 {
-        x1 = x0 + 1.0;
-    }
-    let pad = ((y1 - y0) * 0.05).max(1e-9);
-    (y0, y1) = (y0 - pad, y1 + pad);
-    let (pw, ph) = (WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
-    let sx = |x: f64| LEFT + (x - x0) / (x1 - x0) * pw;
-    let sy = |y: f64| TOP + (1.0 - (y - y0) / (y1 - y0)) * ph;
-    let mut svg = String::new();
+/// The start of a chart: the SVG element, the background and the title.
+fn header(svg: &mut String, title: &str) {
     let _ = writeln!(
         svg,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" font-family="sans-serif" font-size="12">"#
@@ -84,18 +67,14 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
         WIDTH / 2.0,
         escape(title)
     );
-    for t in ticks(x0, x1) {
-        let x = sx(t);
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#eee"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
-            TOP + ph,
-            TOP + ph + 16.0,
-            label(t)
-        );
-    }
+}
+
+/// Horizontal grid lines with their labels at the round values of `[y0, y1]`, the plot's
+/// frame, and the axis labels.
+fn axes(svg: &mut String, y0: f64, y1: f64, x_label: &str, y_label: &str) {
+    let (pw, ph) = (WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
     for t in ticks(y0, y1) {
-        let y = sy(t);
+        let y = TOP + (1.0 - (t - y0) / (y1 - y0)) * ph;
         let _ = writeln!(
             svg,
             r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#eee"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
@@ -123,6 +102,54 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
         TOP + ph / 2.0,
         escape(y_label)
     );
+}
+
+/// The legend entry of series `i`, in the plot's top right corner.
+fn legend(svg: &mut String, i: usize, name: &str) {
+    let color = COLORS[i % COLORS.len()];
+    let ly = TOP + 14.0 + 16.0 * i as f64;
+    let lx = WIDTH - RIGHT - 150.0;
+    let _ = writeln!(
+        svg,
+        r#"<line x1="{lx:.1}" y1="{ly:.1}" x2="{:.1}" y2="{ly:.1}" stroke="{color}" stroke-width="2"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+        lx + 20.0,
+        lx + 26.0,
+        ly + 4.0,
+        escape(name)
+    );
+}
+
+/// The SVG text of a chart titled `title` with axis labels `x_label`, `y_label`.
+pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
+    let all = series.iter().flat_map(|s| s.points.iter());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in all.filter(|(x, y)| x.is_finite() && y.is_finite()) {
+        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+    }
+    if x0 > x1 {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    if x1 == x0 {
+        x1 = x0 + 1.0;
+    }
+    let pad = ((y1 - y0) * 0.05).max(1e-9);
+    (y0, y1) = (y0 - pad, y1 + pad);
+    let (pw, ph) = (WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
+    let sx = |x: f64| LEFT + (x - x0) / (x1 - x0) * pw;
+    let sy = |y: f64| TOP + (1.0 - (y - y0) / (y1 - y0)) * ph;
+    let mut svg = String::new();
+    header(&mut svg, title);
+    for t in ticks(x0, x1) {
+        let x = sx(t);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#eee"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+            TOP + ph,
+            TOP + ph + 16.0,
+            label(t)
+        );
+    }
+    axes(&mut svg, y0, y1, x_label, y_label);
     for (i, s) in series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         let pts: Vec<String> = s
@@ -136,16 +163,80 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
             r#"<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{}"/>"#,
             pts.join(" ")
         );
-        let ly = TOP + 14.0 + 16.0 * i as f64;
-        let lx = LEFT + pw - 150.0;
+        legend(&mut svg, i, s.name);
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// One named set of bars: a value and its error (drawn as a whisker) per group, or none.
+pub struct Bars<'a> {
+    pub name: &'a str,
+    pub values: Vec<Option<(f64, f64)>>,
+}
+
+/// The SVG text of a grouped bar chart from 0: one cluster per entry of `groups` (labelled
+/// under the axis, slanted), one bar per series in each, with ±error whiskers.
+pub fn bar_chart(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    groups: &[&str],
+    series: &[Bars],
+) -> String {
+    let top = series
+        .iter()
+        .flat_map(|s| s.values.iter().flatten())
+        .map(|&(v, e)| v + e.max(0.0))
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let y1 = if top > 0.0 { top * 1.08 } else { 1.0 };
+    let (pw, ph) = (WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
+    let sy = |y: f64| TOP + (1.0 - y / y1) * ph;
+    let mut svg = String::new();
+    header(&mut svg, title);
+    axes(&mut svg, 0.0, y1, x_label, y_label);
+    let cluster = pw / groups.len().max(1) as f64;
+    let bar = cluster * 0.8 / series.len().max(1) as f64;
+    for (g, name) in groups.iter().enumerate() {
+        let gx = LEFT + cluster * g as f64;
+        let cx = gx + cluster / 2.0;
         let _ = writeln!(
             svg,
-            r#"<line x1="{lx:.1}" y1="{ly:.1}" x2="{:.1}" y2="{ly:.1}" stroke="{color}" stroke-width="2"/><text x="{:.1}" y="{:.1}">{}</text>"#,
-            lx + 20.0,
-            lx + 26.0,
-            ly + 4.0,
-            escape(s.name)
+            r#"<text x="{cx:.1}" y="{:.1}" text-anchor="end" font-size="10" transform="rotate(-30 {cx:.1} {:.1})">{}</text>"#,
+            TOP + ph + 12.0,
+            TOP + ph + 12.0,
+            escape(name)
         );
+        for (i, s) in series.iter().enumerate() {
+            let Some(&Some((v, e))) = s.values.get(g) else {
+                continue;
+            };
+            if !v.is_finite() {
+                continue;
+            }
+            let x = gx + cluster * 0.1 + bar * i as f64;
+            let color = COLORS[i % COLORS.len()];
+            let _ = writeln!(
+                svg,
+                r#"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{color}"/>"#,
+                sy(v.max(0.0)),
+                bar * 0.9,
+                sy(0.0) - sy(v.max(0.0))
+            );
+            if e.is_finite() && e > 0.0 {
+                let mx = x + bar * 0.45;
+                let _ = writeln!(
+                    svg,
+                    r#"<line x1="{mx:.1}" y1="{:.1}" x2="{mx:.1}" y2="{:.1}" stroke="black"/>"#,
+                    sy((v - e).max(0.0)),
+                    sy(v + e)
+                );
+            }
+        }
+    }
+    for (i, s) in series.iter().enumerate() {
+        legend(&mut svg, i, s.name);
     }
     svg.push_str("</svg>\n");
     svg
@@ -177,6 +268,26 @@ mod tests {
         let svg = line_chart("t", "step", "loss", &s);
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains("train &lt;loss&gt;") && svg.ends_with("</svg>\n"));
+        assert!(!svg.contains("NaN"));
+    }
+
+    #[test]
+    fn a_bar_chart_holds_one_bar_per_present_value_with_whiskers() {
+        let s = [
+            Bars {
+                name: "dense",
+                values: vec![Some((0.5, 0.05)), Some((0.25, 0.0))],
+            },
+            Bars {
+                name: "pruned <50%>",
+                values: vec![None, Some((f64::NAN, 0.1))],
+            },
+        ];
+        let svg = bar_chart("t", "category", "acc", &["a", "b & c"], &s);
+        // Two bars (plus the background and the frame), one whisker.
+        assert_eq!(svg.matches("<rect").count(), 2 + 2);
+        assert_eq!(svg.matches("stroke=\"black\"/>").count(), 1 + 1);
+        assert!(svg.contains("b &amp; c") && svg.contains("pruned &lt;50%&gt;"));
         assert!(!svg.contains("NaN"));
     }
 }
