@@ -9,8 +9,8 @@ use crate::sparse;
 use crate::Failure;
 use llmcore::evalh::report::results_json;
 use llmcore::evalh::runner::{by_category, EvalSettings, TaskResult};
-use llmcore::evalh::suite::{file_sha256, load_task, resolve};
-use llmcore::evalh::{evaluate_task, NativeModel};
+use llmcore::evalh::suite::{file_sha256, load_all};
+use llmcore::evalh::{evaluate_all, NativeModel, Task};
 use llmcore::io::json::Json;
 use llmcore::model::Numerics;
 use std::path::Path;
@@ -66,10 +66,7 @@ pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
     let list = p.required("--tasks").map_err(usage_err)?;
     let tasks_dir = p.path("--tasks-dir").unwrap_or(Path::new("tasks"));
     // Every task is read and checked before the model is touched.
-    let tasks = resolve(list, tasks_dir)?
-        .iter()
-        .map(|f| load_task(f))
-        .collect::<Result<Vec<_>, _>>()?;
+    let tasks = load_all(list, tasks_dir)?;
 
     let model_path = p.required_path("--model").map_err(usage_err)?;
     let sparse_kind = sparse::kind(&p)?;
@@ -84,16 +81,20 @@ pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
     let mut native = NativeModel::new(model, name.clone(), numerics, max_length)?;
 
     let start = Instant::now();
-    let mut results: Vec<TaskResult> = Vec::with_capacity(tasks.len());
     let mut bar = Progress::new("eval");
-    for (i, t) in tasks.iter().enumerate() {
-        let label = format!("{} ({}/{})", t.task.spec.name, i + 1, tasks.len());
-        let r = evaluate_task(&mut native, &t.task, &settings, &mut |done, total| {
-            bar.update_with(done, total, &label);
-            true
-        })?;
-        results.push(r);
-    }
+    let task_refs: Vec<&Task> = tasks.iter().map(|t| &t.task).collect();
+    let results = evaluate_all(&mut native, &task_refs, &settings, &mut |at| {
+        let label = format!(
+            "{} ({}/{})",
+            task_refs[at.task].spec.name,
+            at.task + 1,
+            at.tasks
+        );
+        if at.total > 0 {
+            bar.update_with(at.done, at.total, &label);
+        }
+        true
+    })?;
     let seconds = start.elapsed().as_secs_f64();
     let requests: usize = results.iter().map(|r| r.requests).sum();
 
@@ -109,34 +110,25 @@ pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
         ("sparse", sparse_kind.map(|k| k.to_string()).into()),
         ("max_length", Json::from(max_length as u64)),
     ]);
-    let timing = [
-        ("seconds", Json::from(seconds)),
-        ("requests", Json::from(requests as u64)),
-        (
-            "requests_per_s",
-            Json::from(requests as f64 / seconds.max(1e-9)),
-        ),
-    ];
-    let with_timing = |j: Json| match j {
-        Json::Object(mut m) => {
-            m.extend(timing.iter().map(|(k, v)| (k.to_string(), v.clone())));
-            Json::Object(m)
-        }
-        other => other,
-    };
     if let Some(out) = p.path("--out") {
-        let full = with_timing(results_json(
+        let full = results_json(
             model_json.clone(),
             &settings,
             &results,
             &hashes,
             p.flag("--samples"),
-        ));
+            Some(seconds),
+        );
         write_atomic(out, &format!("{full}\n"))?;
     }
-    let summary = with_timing(results_json(
-        model_json, &settings, &results, &hashes, false,
-    ));
+    let summary = results_json(
+        model_json,
+        &settings,
+        &results,
+        &hashes,
+        false,
+        Some(seconds),
+    );
     emit(&p, summary, || {
         table(&results, &settings, requests, seconds)
     })

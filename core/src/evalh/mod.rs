@@ -16,5 +16,5 @@ pub mod task;
 
 pub use contract::{GenerateRequest, LanguageModel, LoglikelihoodRequest};
 pub use native::NativeModel;
-pub use runner::{by_category, evaluate_task, EvalSettings, TaskResult};
+pub use runner::{by_category, evaluate_all, evaluate_task, EvalSettings, RunProgress, TaskResult};
 pub use task::{Metric, OutputType, Task, TaskSpec};

@@ -24,13 +24,15 @@ fn sample_json(s: &Sample) -> Json {
 }
 
 /// The results object. `model` describes the model (e.g. name, path, sha256, numerics);
-/// `task_sha256[i]` is the hash of `results[i]`'s task files; `samples` adds every document.
+/// `task_sha256[i]` is the hash of `results[i]`'s task files; `samples` adds every document;
+/// `seconds`, the run's wall time, adds it with the requests and requests per second.
 pub fn results_json(
     model: Json,
     settings: &EvalSettings,
     results: &[TaskResult],
     task_sha256: &[String],
     samples: bool,
+    seconds: Option<f64>,
 ) -> Json {
     let tasks: Vec<Json> = results
         .iter()
@@ -78,7 +80,8 @@ pub fn results_json(
             ])
         })
         .collect();
-    Json::object([
+    let requests: usize = results.iter().map(|r| r.requests).sum();
+    let mut members = alloc::vec![
         ("model", model),
         (
             "settings",
@@ -94,5 +97,16 @@ pub fn results_json(
         ),
         ("tasks", Json::Array(tasks)),
         ("categories", Json::Array(categories)),
-    ])
+    ];
+    if let Some(secs) = seconds {
+        members.extend([
+            ("seconds", Json::from(secs)),
+            ("requests", Json::from(requests as u64)),
+            (
+                "requests_per_s",
+                Json::from(requests as f64 / secs.max(1e-9)),
+            ),
+        ]);
+    }
+    Json::object(members)
 }

@@ -243,6 +243,44 @@ pub fn evaluate_task(
     })
 }
 
+/// Where a run over several tasks is: task `task` of `tasks`, `done` of its `total` requests
+/// answered (`done` is 0 when the task starts, before any request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunProgress {
+    pub task: usize,
+    pub tasks: usize,
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Runs each of `tasks` in turn ([`evaluate_task`]); `progress` returning `false` cancels
+/// with [`Error::Cancelled`].
+pub fn evaluate_all(
+    model: &mut dyn LanguageModel,
+    tasks: &[&Task],
+    settings: &EvalSettings,
+    progress: &mut dyn FnMut(RunProgress) -> bool,
+) -> Result<Vec<TaskResult>> {
+    let mut results = Vec::with_capacity(tasks.len());
+    for (i, t) in tasks.iter().enumerate() {
+        let mut at = RunProgress {
+            task: i,
+            tasks: tasks.len(),
+            done: 0,
+            total: 0,
+        };
+        if !progress(at) {
+            return Err(Error::Cancelled);
+        }
+        results.push(evaluate_task(model, t, settings, &mut |done, total| {
+            at.done = done;
+            at.total = total;
+            progress(at)
+        })?);
+    }
+    Ok(results)
+}
+
 /// Fills `s.prediction` and `s.scores` from the model's answers.
 fn score(task: &Task, s: &mut Sample) {
     for &m in &task.spec.metrics {

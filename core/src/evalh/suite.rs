@@ -72,7 +72,7 @@ fn suite_members(path: &Path, text: &str) -> Result<Vec<PathBuf>> {
         .collect()
 }
 
-/// Resolves a comma-separated `--tasks` list to task files, in order, without repeats.
+/// Resolves a comma-separated tasks list (`llmcore eval --tasks`) to task files, in order, without repeats.
 pub fn resolve(list: &str, tasks_dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out: Vec<PathBuf> = Vec::new();
     for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
@@ -85,7 +85,7 @@ pub fn resolve(list: &str, tasks_dir: &Path) -> Result<Vec<PathBuf>> {
             let named = tasks_dir.join(entry).join("suite.json");
             if !named.exists() {
                 return Err(Error::invalid(format!(
-                    "--tasks entry {entry:?} is neither a file, a directory with a suite.json, \
+                    "tasks entry {entry:?} is neither a file, a directory with a suite.json, \
                      nor a suite in {}",
                     tasks_dir.display()
                 )));
@@ -108,9 +108,17 @@ pub fn resolve(list: &str, tasks_dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     if out.is_empty() {
-        return Err(Error::invalid("--tasks names no task"));
+        return Err(Error::invalid("the tasks list names no task"));
     }
     Ok(out)
+}
+
+/// Every task a `--tasks` list names ([`resolve`]), loaded and checked ([`load_task`]).
+pub fn load_all(list: &str, tasks_dir: &Path) -> Result<Vec<LoadedTask>> {
+    resolve(list, tasks_dir)?
+        .iter()
+        .map(|f| load_task(f))
+        .collect()
 }
 
 /// The SHA-256 of a file, read in pieces (model files are gigabytes).
