@@ -7,9 +7,10 @@
  *
  * Conventions
  *  - Every symbol starts with llmc_ / LLMC_.
- *  - Handles (llmc_model, llmc_session, llmc_tensors, llmc_optimizer) are opaque. They are
- *    created by llmc_model_load, llmc_session_new, llmc_tensors_open, llmc_optimizer_new and
- *    released by the matching *_free; *_free(NULL) does nothing. Each handle is freed
+ *  - Handles (llmc_model, llmc_session, llmc_tensors, llmc_optimizer, llmc_eval_results) are
+ *    opaque. They are created by llmc_model_load, llmc_session_new, llmc_tensors_open,
+ *    llmc_optimizer_new, llmc_eval_run / llmc_eval_run_model and released by the matching
+ *    *_free; *_free(NULL) does nothing. Each handle is freed
  *    exactly once.
  *  - Fallible functions return llmc_status: LLMC_OK (0) or a negative error kind. The enum is
  *    append-only. On an error, outputs are left untouched (a handle pointer set to NULL before
@@ -156,6 +157,11 @@ enum llmc_status
      * the failing call should not be used again except to free them.
      */
     LLMC_ERR_INTERNAL = -13,
+    /**
+     * A callback the caller supplied to do the work (an evaluation engine's) reported
+     * failure; the message names the callback.
+     */
+    LLMC_ERR_CALLBACK = -14,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -164,6 +170,12 @@ typedef enum llmc_status llmc_status;
 typedef int32_t llmc_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * The results of an evaluation: the JSON text and each task's metrics. Immutable: it may be
+ * read from several threads at once. Released with `llmc_eval_results_free`.
+ */
+typedef struct llmc_eval_results llmc_eval_results;
 
 /**
  * A loaded model: weights (memory-mapped), hyper-parameters and tokenizer. Immutable once
@@ -251,6 +263,118 @@ typedef bool (*llmc_progress_callback)(size_t done, size_t total, void *user_dat
  * A token id (an index into the model's vocabulary).
  */
 typedef uint32_t llmc_token;
+
+/**
+ * How to run tasks. Start from `llmc_eval_default_params()`.
+ */
+typedef struct llmc_eval_params {
+    /**
+     * `sizeof(llmc_eval_params)`.
+     */
+    size_t struct_size;
+    /**
+     * Evaluate only the first `limit` (>= 1) documents of each task; -1 (default) = all.
+     */
+    int64_t limit;
+    /**
+     * Few-shot examples per question (>= 0); -1 (default) = each task's own `num_fewshot`.
+     */
+    int64_t num_fewshot;
+    /**
+     * Bootstrap resamples for the standard errors, at least 2 (default 1000), drawn with
+     * `bootstrap_seed` (default 1234).
+     */
+    size_t bootstrap_iters;
+    uint64_t bootstrap_seed;
+    /**
+     * Include every document's requests and answers ("samples") in the results JSON
+     * (default false).
+     */
+    bool samples;
+    /**
+     * `llmc_eval_run_model` only: the longest input in tokens, contexts left-truncated to it;
+     * 0 (default) = the model's context length or 2048, whichever is smaller.
+     */
+    size_t max_length;
+    /**
+     * `llmc_eval_run_model` only: the exact f32 path instead of the fast quantized one
+     * (default false).
+     */
+    bool exact;
+} llmc_eval_params;
+
+/**
+ * One `loglikelihood` request: log p(continuation | context). Both texts are as in
+ * `llmc_eval_text` (UTF-8, `_len` bytes, then a NUL); `context` may be empty (length 0).
+ */
+typedef struct llmc_eval_pair {
+    const char *context;
+    size_t context_len;
+    const char *continuation;
+    size_t continuation_len;
+} llmc_eval_pair;
+
+/**
+ * Answers `n` log-likelihood requests (a task's whole batch, in order; the engine may reorder
+ * and share work between requests, e.g. the choices of one question share their context):
+ * `logprob_out[i]` = log p(requests[i].continuation | requests[i].context) in nats (not NaN,
+ * not +infinity), `is_greedy_out[i]` = whether greedy decoding after the context gives the
+ * continuation. Both arrays hold `n` elements. Return false on failure (the run fails).
+ */
+typedef bool (*llmc_eval_loglikelihood_fn)(void *user_data, const struct llmc_eval_pair *requests, size_t n, double *logprob_out, bool *is_greedy_out);
+
+/**
+ * `len` bytes of UTF-8 text at `text`, followed by a NUL the length does not count (so the
+ * text may also be read as a C string, unless it holds a NUL byte itself). Borrowed for the
+ * callback it is passed to.
+ */
+typedef struct llmc_eval_text {
+    const char *text;
+    size_t len;
+} llmc_eval_text;
+
+/**
+ * Answers `n` rolling log-likelihood requests (a task's whole batch): `logprob_out[i]` = the
+ * total log-likelihood in nats of the whole of `texts[i]` from an empty context (after the
+ * engine's own start-of-text token), scored in windows of the engine's maximum length as
+ * lm-eval's `loglikelihood_rolling`. Return false on failure.
+ */
+typedef bool (*llmc_eval_rolling_fn)(void *user_data, const struct llmc_eval_text *texts, size_t n, double *logprob_out);
+
+/**
+ * Answers one `generate_until` request: the greedy text after `context` (`context_len` bytes
+ * of UTF-8, then a NUL), at most `max_tokens` tokens, stopping at the first of the `n_until`
+ * stop strings (NULL when `n_until` is 0). Returns the text (UTF-8, `*text_len_out` bytes,
+ * which the callback must set; no NUL needed) in memory the engine owns, which must stay
+ * valid until the engine's next callback or the end of the run; NULL on failure. Text past a
+ * stop string is allowed: the library cuts it before the first stop string.
+ */
+typedef const char *(*llmc_eval_generate_fn)(void *user_data, const char *context, size_t context_len, const struct llmc_eval_text *until, size_t n_until, size_t max_tokens, size_t *text_len_out);
+
+/**
+ * A language model that is not ours, as callbacks: multiple-choice tasks need
+ * `loglikelihood`, `loglikelihood_rolling` tasks `loglikelihood_rolling`, generation tasks
+ * `generate_until`. Any callback may be NULL when no task of the run needs it. Each receives
+ * `user_data`; they run on the thread that called `llmc_eval_run`, one at a time, and must
+ * not unwind through the library. Set `struct_size = sizeof(llmc_eval_engine)`.
+ */
+typedef struct llmc_eval_engine {
+    size_t struct_size;
+    void *user_data;
+    llmc_eval_loglikelihood_fn loglikelihood;
+    llmc_eval_rolling_fn loglikelihood_rolling;
+    llmc_eval_generate_fn generate_until;
+} llmc_eval_engine;
+
+/**
+ * Receives an evaluation's progress: task `task_index` (0-based) of `n_tasks`, `done` of its
+ * `total` requests answered, and the `user_data` given with it. It is called after each
+ * engine callback returns (so once per task for the batched log-likelihood callbacks, after
+ * each request for `generate_until`) and, on our runtime, after each group of requests
+ * sharing a context. Return true to go on, false to cancel (`LLMC_ERR_CANCELLED`). Runs on the
+ * calling thread; must not unwind through the library.
+ */
+typedef bool (*llmc_eval_progress)(size_t task_index, size_t n_tasks, size_t done, size_t total, void *user_data);
 
 /**
  * How to generate. Start from `llmc_generate_default_params()`.
@@ -1185,7 +1309,7 @@ typedef struct llmc_tensor_info {
 /**
  * Every status, in numeric order from 0 down.
  */
-#define llmc_status_ALL { LLMC_OK, LLMC_ERR_NULL_ARGUMENT, LLMC_ERR_INVALID_ARGUMENT, LLMC_ERR_IO, LLMC_ERR_FORMAT, LLMC_ERR_UNSUPPORTED, LLMC_ERR_MISSING_TENSOR, LLMC_ERR_MISSING_METADATA, LLMC_ERR_SHAPE, LLMC_ERR_TOKEN_OUT_OF_RANGE, LLMC_ERR_CONTEXT_OVERFLOW, LLMC_ERR_BUFFER_TOO_SMALL, LLMC_ERR_CANCELLED, LLMC_ERR_INTERNAL, }
+#define llmc_status_ALL { LLMC_OK, LLMC_ERR_NULL_ARGUMENT, LLMC_ERR_INVALID_ARGUMENT, LLMC_ERR_IO, LLMC_ERR_FORMAT, LLMC_ERR_UNSUPPORTED, LLMC_ERR_MISSING_TENSOR, LLMC_ERR_MISSING_METADATA, LLMC_ERR_SHAPE, LLMC_ERR_TOKEN_OUT_OF_RANGE, LLMC_ERR_CONTEXT_OVERFLOW, LLMC_ERR_BUFFER_TOO_SMALL, LLMC_ERR_CANCELLED, LLMC_ERR_INTERNAL, LLMC_ERR_CALLBACK, }
 
 #ifdef __cplusplus
 extern "C" {
@@ -1240,6 +1364,71 @@ llmc_status llmc_calib_selfgen(const struct llmc_model *model, const char *seeds
  * `*n_tokens`; nothing is written on failure (`LLMC_ERR_BUFFER_TOO_SMALL` when it is short).
  */
 llmc_status llmc_calib_windows(const struct llmc_model *model, const char *source, size_t n, size_t len, uint64_t seed, llmc_token *tokens, size_t capacity, size_t *n_tokens);
+
+/**
+ * Defaults: every document, each task's own few-shot count, 1000 bootstrap resamples with
+ * seed 1234, no samples, max_length min(context length, 2048), fast numerics (as `llmcore
+ * eval`).
+ */
+struct llmc_eval_params llmc_eval_default_params(void);
+
+/**
+ * Runs the tasks `tasks` names on an engine given as callbacks (see `llmc_eval_engine`) and
+ * writes a new results handle into `*out` (release it with `llmc_eval_results_free`).
+ * `tasks` is `llmcore eval --tasks`' comma-separated list of task files, suite files,
+ * directories holding a `suite.json`, or suite names looked up as
+ * `<tasks_dir>/<name>/suite.json` (`tasks_dir` NULL = "tasks", relative to the working
+ * directory). `engine_name` names the model in the results ("model": {"name": ...,
+ * "engine": "external"}). `params` may be NULL for the defaults (`max_length` and `exact` do
+ * not apply to an engine); `progress` (may be NULL) reports each task's requests answered,
+ * and returning false cancels.
+ *
+ * Every task is read and checked before any callback runs: `LLMC_ERR_NULL_ARGUMENT` (engine,
+ * engine_name, tasks, out), `LLMC_ERR_INVALID_ARGUMENT` (a wrong `struct_size` of the engine
+ * or the params, a bad `limit` / `num_fewshot` / `bootstrap_iters`, a `tasks` entry that
+ * names nothing, a task file that does not parse, a task that needs a callback the engine
+ * lacks: "engine has no generate_until callback (task X needs it)"), `LLMC_ERR_IO` (a file
+ * that cannot be read). During the run: `LLMC_ERR_CANCELLED` when `progress` returns false
+ * or a callback fails (returns false or NULL; the message names the callback and the task),
+ * `LLMC_ERR_INVALID_ARGUMENT` when a callback answers with a NaN or +infinity log-probability
+ * (or leaves one unwritten), text that is not UTF-8, or no `*text_len_out`. `*out` is
+ * written on success only.
+ */
+llmc_status llmc_eval_run(const struct llmc_eval_engine *engine, const char *engine_name, const char *tasks, const char *tasks_dir, const struct llmc_eval_params *params, llmc_eval_progress progress, void *progress_user_data, struct llmc_eval_results **out);
+
+/**
+ * Runs the tasks `tasks` names (as `llmc_eval_run`) on a loaded model with this library's
+ * runtime, as `llmcore eval` does: requests sharing a context are scored in one forward.
+ * `model_name` names the model in the results (NULL = its `general.name`, or "model"); the
+ * results' "model" object also holds the SHA-256 of the GGUF bytes the model was loaded from
+ * (the file's hash), the numerics and `max_length`, and "path": null (a handle does not keep
+ * its path). The model may be used by other threads meanwhile. Errors as `llmc_eval_run`
+ * (without the callbacks'), plus `LLMC_ERR_INVALID_ARGUMENT` for a `max_length` outside
+ * 2..=the model's context length or a task's generation budget that does not fit in it.
+ */
+llmc_status llmc_eval_run_model(const struct llmc_model *model, const char *model_name, const char *tasks, const char *tasks_dir, const struct llmc_eval_params *params, llmc_eval_progress progress, void *progress_user_data, struct llmc_eval_results **out);
+
+/**
+ * Writes the results as JSON text (the object `llmcore eval --out` writes: "model",
+ * "settings", "tasks" with each task's file hash and metrics {"value", "stderr"} (and
+ * "samples" when asked for), "categories", and "seconds", "requests", "requests_per_s")
+ * NUL-terminated into `buf` (`capacity` bytes) and its length into `*n_out`. A NULL `buf`
+ * with capacity 0 asks only for the length.
+ */
+llmc_status llmc_eval_results_json(const struct llmc_eval_results *results, char *buf, size_t capacity, size_t *n_out);
+
+/**
+ * Writes the value of `metric` ("acc", "acc_norm", "exact_match", ...) over task `task` (its
+ * "name"; the first task of that name) into `*value_out` and its bootstrap standard error
+ * into `*stderr_out` (may be NULL). `LLMC_ERR_INVALID_ARGUMENT` for a task not in the results
+ * or a metric the task does not report (the message lists what there is).
+ */
+llmc_status llmc_eval_results_metric(const struct llmc_eval_results *results, const char *task, const char *metric, double *value_out, double *stderr_out);
+
+/**
+ * Releases a results handle. NULL is a no-op.
+ */
+void llmc_eval_results_free(struct llmc_eval_results *results);
 
 /**
  * Defaults: 128 tokens, greedy, no stop strings.

@@ -9,9 +9,12 @@
 #     the C pruning test: its bad-input sweep under memcheck, a real prune and cancellations;
 #     the C speculation test: its misuse sweep under memcheck, then greedy speculation on
 #     SmolLM2 (self-draft, n-gram; every tree kind) against llmc_generate's greedy text;
+#     the C evaluation test: an engine written in C on a toy suite and the misuse sweep under
+#     memcheck, then llmc_eval_run_model on SmolLM2 against the same model through callbacks;
 #     the C optimizer test under memcheck (every kind trains on the caller's buffers, misuse);
 #  3. the C two-threads test (two sessions over one model == one thread);
-#  4. the C++ wrapper's tests (the model's, the optimizer's) under valgrind memcheck;
+#  4. the C++ wrapper's tests (the model's, the optimizer's, the evaluation's) under valgrind
+#     memcheck;
 #  5. the Go binding's tests with -race;
 #  6. the C, C++ and Go quickstarts must print exactly the greedy text of
 #     `llmcore generate --json` for the same prompts.
@@ -124,6 +127,12 @@ gcc "${CFLAGS[@]}" tests/c/spec.c $(pkg-config --cflags --libs llmcore) -lm -o "
 memcheck "$WORK/bin/spec" "$MODEL" "$OTHER_VOCAB" --bad-input-only
 "$WORK/bin/spec" "$MODEL" "$OTHER_VOCAB"
 
+step "C evaluation test: a C engine and misuse under valgrind, then SmolLM2 natively and through callbacks"
+# shellcheck disable=SC2046
+gcc "${CFLAGS[@]}" tests/c/eval.c $(pkg-config --cflags --libs llmcore) -lm -o "$WORK/bin/eval"
+memcheck "$WORK/bin/eval" "$MODEL" "$WORK/scratch" --engine-only
+"$WORK/bin/eval" "$MODEL" "$WORK/scratch"
+
 step "C optimizer test under valgrind: every kind on the caller's buffers, then misuse"
 # shellcheck disable=SC2046
 gcc "${CFLAGS[@]}" tests/c/optim.c $(pkg-config --cflags --libs llmcore) -lm -o "$WORK/bin/optim"
@@ -140,6 +149,8 @@ cmake -S bindings/cpp -B "$WORK/cpp" -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_BUILD
 cmake --build "$WORK/cpp" -j 2
 memcheck "$WORK/cpp/test_llmcore" "$MODEL" "$WORK/scratch"
 memcheck "$WORK/cpp/test_optim"
+memcheck "$WORK/cpp/test_eval" "$MODEL" "$WORK/scratch" --engine-only
+"$WORK/cpp/test_eval" "$MODEL" "$WORK/scratch"
 
 step "Go tests (-race)"
 # The Go code needs nothing from the network; go needs a cache directory.

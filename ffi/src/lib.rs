@@ -12,6 +12,7 @@
 
 pub mod boundary;
 pub mod calib;
+pub mod eval;
 pub mod generate;
 pub mod model;
 pub mod optim;

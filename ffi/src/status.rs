@@ -42,11 +42,14 @@ pub enum llmc_status {
     /// A bug inside libllmcore (a Rust panic caught at the boundary). The handles passed to
     /// the failing call should not be used again except to free them.
     LLMC_ERR_INTERNAL = -13,
+    /// A callback the caller supplied to do the work (an evaluation engine's) reported
+    /// failure; the message names the callback.
+    LLMC_ERR_CALLBACK = -14,
 }
 
 impl llmc_status {
     /// Every status, in numeric order from 0 down.
-    pub const ALL: [llmc_status; 14] = [
+    pub const ALL: [llmc_status; 15] = [
         llmc_status::LLMC_OK,
         llmc_status::LLMC_ERR_NULL_ARGUMENT,
         llmc_status::LLMC_ERR_INVALID_ARGUMENT,
@@ -61,6 +64,7 @@ impl llmc_status {
         llmc_status::LLMC_ERR_BUFFER_TOO_SMALL,
         llmc_status::LLMC_ERR_CANCELLED,
         llmc_status::LLMC_ERR_INTERNAL,
+        llmc_status::LLMC_ERR_CALLBACK,
     ];
 
     /// The status a core error maps to.
@@ -113,6 +117,9 @@ impl llmc_status {
             }
             llmc_status::LLMC_ERR_CANCELLED => c"LLMC_ERR_CANCELLED: a callback asked to stop",
             llmc_status::LLMC_ERR_INTERNAL => c"LLMC_ERR_INTERNAL: internal error (a bug)",
+            llmc_status::LLMC_ERR_CALLBACK => {
+                c"LLMC_ERR_CALLBACK: a caller-supplied callback failed"
+            }
         }
     }
 }
