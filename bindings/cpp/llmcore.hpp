@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -538,6 +539,210 @@ inline llmc_prune_result prune(const std::string &model_path, const std::string 
     if (t.error) std::rethrow_exception(t.error);
     detail::check(st);
     return r;
+}
+
+/// Evaluation settings, defaults from llmc_eval_default_params() (every document, each task's
+/// own few-shot count, 1000 bootstrap resamples); `tasks_dir` empty = "tasks"; `model_name`
+/// (evaluate on a Model) empty = the model's general.name.
+struct EvalParams {
+    llmc_eval_params c = llmc_eval_default_params();
+    std::string tasks_dir;
+    std::string model_name;
+};
+
+/// Where an evaluation is: task `task_index` (0-based) of `n_tasks`, `done` of its `total`
+/// requests answered.
+struct EvalProgress {
+    std::size_t task_index, n_tasks, done, total;
+};
+
+/// A log-likelihood request (views valid during the engine's call) and its answer.
+struct EvalRequest {
+    std::string_view context, continuation;
+};
+struct LogLikelihood {
+    double logprob;
+    bool is_greedy;
+};
+
+/// A language model that is not ours (llmc_eval_engine): set the callbacks the tasks need, an
+/// empty one is a NULL callback (a task needing it throws Error before any work). Each answers
+/// its requests in order (the log-likelihood ones a whole task's batch at once) and may throw:
+/// the exception stops the run and comes back out of evaluate().
+struct EvalEngine {
+    std::string name;
+    /// log p(continuation | context) in nats, and whether the continuation is the greedy one.
+    std::function<std::vector<LogLikelihood>(const std::vector<EvalRequest> &)> loglikelihood;
+    /// Each whole text's log-likelihood from an empty context.
+    std::function<std::vector<double>(const std::vector<std::string_view> &)>
+        loglikelihood_rolling;
+    /// Greedy text after `context`, at most `max_tokens` tokens, stopping at the first of
+    /// `until` (text past it is cut by the library).
+    std::function<std::string(std::string_view context, const std::vector<std::string_view> &until,
+                              std::size_t max_tokens)>
+        generate_until;
+};
+
+namespace detail {
+
+struct EvalResultsDeleter {
+    void operator()(llmc_eval_results *r) const noexcept { llmc_eval_results_free(r); }
+};
+
+using EvalProgressFn = std::function<bool(const EvalProgress &)>;
+
+/// What the C callbacks of one evaluation reach through their user data.
+struct EvalRun {
+    const EvalEngine *engine;
+    EvalProgressFn *progress;
+    std::string answer; // generate_until's last text, valid until its next call
+    std::exception_ptr error;
+};
+
+/// Runs `body` for a C callback, keeping any exception in `run`; false when it threw.
+template <typename F> bool eval_guard(void *ud, F body) {
+    auto *run = static_cast<EvalRun *>(ud);
+    try {
+        body(*run);
+        return true;
+    } catch (...) {
+        run->error = std::current_exception();
+        return false;
+    }
+}
+
+inline void eval_count(const char *callback, std::size_t got, std::size_t n) {
+    if (got != n)
+        throw Error(LLMC_ERR_INVALID_ARGUMENT, std::string("llmcore::evaluate: the engine's ") +
+                                                   callback + " answered " + std::to_string(got) +
+                                                   " of " + std::to_string(n) + " requests");
+}
+
+inline bool eval_loglikelihood(void *ud, const llmc_eval_pair *requests, std::size_t n,
+                               double *logprob_out, bool *is_greedy_out) {
+    return eval_guard(ud, [&](EvalRun &run) {
+        std::vector<EvalRequest> r;
+        r.reserve(n);
+        for (std::size_t i = 0; i < n; i++)
+            r.push_back({{requests[i].context, requests[i].context_len},
+                         {requests[i].continuation, requests[i].continuation_len}});
+        std::vector<LogLikelihood> out = run.engine->loglikelihood(r);
+        eval_count("loglikelihood", out.size(), n);
+        for (std::size_t i = 0; i < n; i++) {
+            logprob_out[i] = out[i].logprob;
+            is_greedy_out[i] = out[i].is_greedy;
+        }
+    });
+}
+
+inline std::vector<std::string_view> eval_texts(const llmc_eval_text *texts, std::size_t n) {
+    std::vector<std::string_view> out;
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; i++) out.emplace_back(texts[i].text, texts[i].len);
+    return out;
+}
+
+inline bool eval_rolling(void *ud, const llmc_eval_text *texts, std::size_t n,
+                         double *logprob_out) {
+    return eval_guard(ud, [&](EvalRun &run) {
+        std::vector<double> out = run.engine->loglikelihood_rolling(eval_texts(texts, n));
+        eval_count("loglikelihood_rolling", out.size(), n);
+        std::copy(out.begin(), out.end(), logprob_out);
+    });
+}
+
+inline const char *eval_generate(void *ud, const char *context, std::size_t context_len,
+                                 const llmc_eval_text *until, std::size_t n_until,
+                                 std::size_t max_tokens, std::size_t *text_len_out) {
+    EvalRun *run = static_cast<EvalRun *>(ud);
+    bool ok = eval_guard(ud, [&](EvalRun &r) {
+        r.answer = r.engine->generate_until(std::string_view(context, context_len),
+                                            eval_texts(until, n_until), max_tokens);
+        *text_len_out = r.answer.size();
+    });
+    return ok ? run->answer.c_str() : nullptr;
+}
+
+inline bool eval_progress(std::size_t task_index, std::size_t n_tasks, std::size_t done,
+                          std::size_t total, void *ud) {
+    bool go_on = false;
+    bool ok = eval_guard(ud, [&](EvalRun &run) {
+        go_on = (*run.progress)(EvalProgress{task_index, n_tasks, done, total});
+    });
+    return ok && go_on;
+}
+
+} // namespace detail
+
+/// The results of an evaluation (llmc_eval_results). Move-only; shareable between threads.
+class EvalResults {
+  public:
+    const llmc_eval_results *get() const noexcept { return ptr_.get(); }
+
+    /// The results as JSON text: "model", "settings", "tasks" (each with its file hash and
+    /// metrics, and "samples" when asked for), "categories", timing.
+    std::string json() const {
+        return detail::read_text([&](char *b, std::size_t c, std::size_t *o) {
+            return llmc_eval_results_json(get(), b, c, o);
+        });
+    }
+
+    /// The value of `metric` over task `task` and its bootstrap standard error; throws Error
+    /// (LLMC_ERR_INVALID_ARGUMENT) naming a task or metric the results do not have.
+    std::pair<double, double> metric(const std::string &task, const std::string &metric) const {
+        double value = 0, stderr_ = 0;
+        detail::check(
+            llmc_eval_results_metric(get(), task.c_str(), metric.c_str(), &value, &stderr_));
+        return {value, stderr_};
+    }
+
+  private:
+    explicit EvalResults(llmc_eval_results *r) : ptr_(r) {}
+    std::unique_ptr<llmc_eval_results, detail::EvalResultsDeleter> ptr_;
+    friend EvalResults evaluate(const EvalEngine &, const std::string &, const EvalParams &,
+                                detail::EvalProgressFn);
+    friend EvalResults evaluate(const Model &, const std::string &, const EvalParams &,
+                                detail::EvalProgressFn);
+};
+
+/// Runs the tasks `tasks` names (task files, suite files or directories, or suite names in
+/// `params.tasks_dir`; see llmc_eval_run) on `engine`. `progress` returning false (or throwing)
+/// cancels. Throws Error for bad settings, a missing callback, a cancel; an engine's or the
+/// progress callback's own exception is rethrown as it is.
+inline EvalResults evaluate(const EvalEngine &engine, const std::string &tasks,
+                            const EvalParams &params = {}, detail::EvalProgressFn progress = {}) {
+    detail::EvalRun run{&engine, &progress, {}, nullptr};
+    llmc_eval_engine e{};
+    e.struct_size = sizeof e;
+    e.user_data = &run;
+    e.loglikelihood = engine.loglikelihood ? detail::eval_loglikelihood : nullptr;
+    e.loglikelihood_rolling = engine.loglikelihood_rolling ? detail::eval_rolling : nullptr;
+    e.generate_until = engine.generate_until ? detail::eval_generate : nullptr;
+    llmc_eval_results *r = nullptr;
+    llmc_status st = llmc_eval_run(
+        &e, engine.name.c_str(), tasks.c_str(),
+        params.tasks_dir.empty() ? nullptr : params.tasks_dir.c_str(), &params.c,
+        progress ? detail::eval_progress : nullptr, &run, &r);
+    EvalResults out(r);
+    if (run.error) std::rethrow_exception(run.error);
+    detail::check(st);
+    return out;
+}
+
+/// Runs the tasks on `model` with this library's runtime (llmc_eval_run_model): the results'
+/// model object holds the model file's SHA-256.
+inline EvalResults evaluate(const Model &model, const std::string &tasks,
+                            const EvalParams &params = {}, detail::EvalProgressFn progress = {}) {
+    detail::EvalRun run{nullptr, &progress, {}, nullptr};
+    llmc_eval_results *r = nullptr;
+    llmc_status st = llmc_eval_run_model(
+        model.get(), params.model_name.empty() ? nullptr : params.model_name.c_str(),
+        tasks.c_str(), params.tasks_dir.empty() ? nullptr : params.tasks_dir.c_str(), &params.c,
+        progress ? detail::eval_progress : nullptr, &run, &r);
+    EvalResults out(r);
+    if (run.error) std::rethrow_exception(run.error);
+    detail::check(st);
+    return out;
 }
 
 /// Which optimizer an Optimizer runs (llmc_optimizer_kind).

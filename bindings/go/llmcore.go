@@ -44,6 +44,7 @@ const (
 	StatusBufferTooSmall  = int(C.LLMC_ERR_BUFFER_TOO_SMALL)
 	StatusCancelled       = int(C.LLMC_ERR_CANCELLED)
 	StatusInternal        = int(C.LLMC_ERR_INTERNAL)
+	StatusCallback        = int(C.LLMC_ERR_CALLBACK)
 )
 
 // Error is a failed call: the C status and the library's message.
