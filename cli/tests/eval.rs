@@ -165,7 +165,9 @@ fn bad_input_is_one_clear_error() {
     let missing_field = "{\"country\": \"France\", \"choices\": [\"Paris\", \"Lyon\"], \"answer\": 0}\n{\"choices\": [\"a\", \"b\"], \"answer\": 0}\n";
     let empty_choice = "{\"country\": \"France\", \"choices\": [\"Paris\", \"\"], \"answer\": 0}\n";
     let no_delim = CAPITALS.replace("\"metrics\"", "\"target_delimiter\": \"\", \"metrics\"");
-    let cases: Vec<(&str, Vec<(&str, String)>, Vec<&str>, &str)> = vec![
+    // (tag, files, extra flags, what the error must say)
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, Vec<&'a str>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "field",
             vec![
