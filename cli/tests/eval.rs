@@ -145,7 +145,7 @@ fn the_committed_suites_run() {
             "--tasks-dir",
             &tasks.to_string_lossy(),
             "--limit",
-            "2",
+            "1",
             "--json",
             "--bootstrap-iters",
             "10",
