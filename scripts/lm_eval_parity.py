@@ -321,7 +321,8 @@ def main():
     ap.add_argument("--batch-sizes", default="1,8",
                     help="comma-separated; the first is the reference run (default 1,8)")
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
-    ap.add_argument("--omp-wait-policy", default="PASSIVE", choices=["PASSIVE", "ACTIVE", "default"],
+    ap.add_argument("--omp-wait-policy", default="PASSIVE",
+                    choices=["PASSIVE", "ACTIVE", "default"],
                     help="OMP_WAIT_POLICY for torch's OpenMP threads (default PASSIVE; 'default' "
                          "leaves it unset: libgomp spins, then sleeps)")
     ap.add_argument("--timing-only", action="store_true",
