@@ -50,13 +50,7 @@ impl GgufWriter {
             });
         }
         let (header, alignment) = gguf_header(metadata, &tensors)?;
-        let name = path
-            .file_name()
-            .ok_or_else(|| Error::invalid(format!("'{}' names no file", path.display())))?;
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(format!(".partial-{}", std::process::id()));
-        let tmp = path.with_file_name(tmp_name);
+        let tmp = super::atomic::partial_path(&path)?;
         let file = File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
         let mut w = GgufWriter {
             out: Some(BufWriter::with_capacity(1 << 20, file)),

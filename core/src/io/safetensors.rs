@@ -380,18 +380,15 @@ pub fn serialize(
     Ok(out)
 }
 
-/// [`serialize`] into the file at `path`; I/O failures are [`Error::Io`].
+/// [`serialize`] into the file at `path`, written whole or not at all
+/// ([`super::atomic::write_atomic`]); I/O failures are [`Error::Io`].
 #[cfg(feature = "std")]
 pub fn write_file(
     path: impl AsRef<std::path::Path>,
     tensors: &[(&str, SafeDtype, &[usize], &[u8])],
     metadata: &[(&str, &str)],
 ) -> Result<()> {
-    let path = path.as_ref();
-    std::fs::write(path, serialize(tensors, metadata)?).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })
+    super::atomic::write_atomic(path.as_ref(), &serialize(tensors, metadata)?)
 }
 
 #[cfg(test)]

@@ -472,19 +472,7 @@ impl SynthSet {
     /// Writes the set to `path` through a temporary file renamed into place, so an
     /// interrupted write leaves no partial set.
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        let io = |e: std::io::Error| Error::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        };
-        let mut tmp = std::ffi::OsString::from(path.as_os_str());
-        tmp.push(format!(".partial-{}", std::process::id()));
-        let tmp = std::path::PathBuf::from(tmp);
-        let written = std::fs::write(&tmp, self.to_json().to_string())
-            .and_then(|_| std::fs::rename(&tmp, path));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written.map_err(io)
+        crate::io::atomic::write_atomic(path, self.to_json().to_string().as_bytes())
     }
 }
 
