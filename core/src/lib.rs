@@ -10,6 +10,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod audio;
 pub mod error;
 pub mod evalh;
 pub mod io;

@@ -39,3 +39,34 @@ pub fn roundf(x: f32) -> f32 {
 pub fn sqrt(x: f64) -> f64 {
     libm::sqrt(x)
 }
+#[inline]
+pub fn log10(x: f64) -> f64 {
+    libm::log10(x)
+}
+#[inline]
+pub fn log2(x: f64) -> f64 {
+    libm::log2(x)
+}
+#[inline]
+pub fn floor(x: f64) -> f64 {
+    libm::floor(x)
+}
+#[inline]
+pub fn ceil(x: f64) -> f64 {
+    libm::ceil(x)
+}
+/// Nearest integer, halves to even (numpy's `round`, Python's `round`).
+#[inline]
+pub fn rint(x: f64) -> f64 {
+    libm::rint(x)
+}
+/// ln |Γ(x)|.
+#[inline]
+pub fn lgamma(x: f64) -> f64 {
+    libm::lgamma(x)
+}
+/// Natural logarithm in f32 (within 1 ulp; the log-mel recipes' per-value log).
+#[inline]
+pub fn lnf(x: f32) -> f32 {
+    libm::logf(x)
+}
