@@ -101,6 +101,89 @@ impl<T: KvElement> Planes<T> {
     }
 }
 
+impl<T: StateElement> Planes<T> {
+    /// A deep copy of the first `elems` elements of every layer, or an error when the memory
+    /// cannot be had.
+    fn try_copy(&self, elems: usize) -> Result<Self> {
+        let copy = |planes: &[Vec<T>]| -> Result<Vec<Vec<T>>> {
+            let mut out = Vec::new();
+            out.try_reserve_exact(planes.len())
+                .map_err(|_| no_memory(planes.len()))?;
+            for plane in planes {
+                let mut row = Vec::new();
+                row.try_reserve_exact(elems)
+                    .map_err(|_| no_memory(elems * T::SIZE))?;
+                row.extend_from_slice(&plane[..elems]);
+                out.push(row);
+            }
+            Ok(out)
+        };
+        Ok(Planes {
+            keys: copy(&self.keys)?,
+            values: copy(&self.values)?,
+        })
+    }
+
+    /// Appends the first `elems` elements of each layer's keys, then its values, layer by
+    /// layer, little-endian.
+    fn write_state(&self, elems: usize, out: &mut Vec<u8>) {
+        for (k, v) in self.keys.iter().zip(&self.values) {
+            for x in k[..elems].iter().chain(&v[..elems]) {
+                x.put_le(out);
+            }
+        }
+    }
+
+    /// Planes of `elems` elements per layer read from `bytes`, laid out as
+    /// [`Planes::write_state`] writes them (`bytes.len()` is `2 * n_layer * elems * T::SIZE`).
+    fn read_state(n_layer: usize, elems: usize, bytes: &[u8]) -> Result<Self> {
+        let mut p = Planes::new(n_layer);
+        let mut chunks = bytes.chunks_exact(T::SIZE);
+        for l in 0..n_layer {
+            for plane in [&mut p.keys[l], &mut p.values[l]] {
+                plane
+                    .try_reserve_exact(elems)
+                    .map_err(|_| no_memory(elems * T::SIZE))?;
+                plane.extend(chunks.by_ref().take(elems).map(T::get_le));
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// The error for an allocation of `bytes` that failed.
+fn no_memory(bytes: usize) -> Error {
+    Error::invalid(format!("cannot allocate {bytes} bytes for a KV cache copy"))
+}
+
+/// How a stored element is written in a saved session state: little-endian, `SIZE` bytes.
+trait StateElement: KvElement {
+    const SIZE: usize;
+    fn put_le(&self, out: &mut Vec<u8>);
+    /// The element whose `SIZE` little-endian bytes are `b`.
+    fn get_le(b: &[u8]) -> Self;
+}
+
+impl StateElement for f32 {
+    const SIZE: usize = 4;
+    fn put_le(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn get_le(b: &[u8]) -> f32 {
+        f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+}
+
+impl StateElement for f16 {
+    const SIZE: usize = 2;
+    fn put_le(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_bits().to_le_bytes());
+    }
+    fn get_le(b: &[u8]) -> f16 {
+        f16::from_bits(u16::from_le_bytes([b[0], b[1]]))
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Store {
     F32(Planes<f32>),
@@ -255,6 +338,56 @@ impl KvCache {
         let d = self.kv_dim;
         with_planes!(&mut self.store, p => p.move_rows(d, keep, base));
         self.truncate(base + keep.len())
+    }
+
+    /// A deep copy of the filled slots (same capacity and type); an error, not an abort, when
+    /// the memory cannot be had.
+    pub fn try_clone(&self) -> Result<KvCache> {
+        let elems = self.len * self.kv_dim;
+        let store = match &self.store {
+            Store::F32(p) => Store::F32(p.try_copy(elems)?),
+            Store::F16(p) => Store::F16(p.try_copy(elems)?),
+        };
+        Ok(KvCache { store, ..*self })
+    }
+
+    /// Bytes [`KvCache::write_state`] appends: every filled slot's keys and values.
+    pub fn state_bytes(&self) -> usize {
+        self.len * self.bytes_per_token()
+    }
+
+    /// Appends the filled slots to `out`: per layer, its keys then its values (`len * kv_dim`
+    /// little-endian elements each, f16 as its bit pattern).
+    pub fn write_state(&self, out: &mut Vec<u8>) {
+        let elems = self.len * self.kv_dim;
+        with_planes!(&self.store, p => p.write_state(elems, out));
+    }
+
+    /// Replaces the contents with `len` slots read from `rows`, laid out as
+    /// [`KvCache::write_state`] writes them. `rows` must be exactly `len * bytes_per_token()`
+    /// bytes and `len` within the capacity; on any error the cache is unchanged.
+    pub fn read_state(&mut self, len: usize, rows: &[u8]) -> Result<()> {
+        if len > self.capacity {
+            return Err(Error::ContextOverflow {
+                needed: len,
+                capacity: self.capacity,
+            });
+        }
+        let needed = len.checked_mul(self.bytes_per_token());
+        if needed != Some(rows.len()) {
+            return Err(Error::invalid(format!(
+                "{} bytes of KV rows for {len} slots of {} bytes",
+                rows.len(),
+                self.bytes_per_token()
+            )));
+        }
+        let elems = len * self.kv_dim;
+        self.store = match self.store {
+            Store::F32(_) => Store::F32(Planes::read_state(self.n_layer, elems, rows)?),
+            Store::F16(_) => Store::F16(Planes::read_state(self.n_layer, elems, rows)?),
+        };
+        self.len = len;
+        Ok(())
     }
 
     /// Keys and values of layer `l`, slots `0..len` plus any reserved ones.

@@ -16,6 +16,7 @@ pub mod sampling;
 #[cfg(feature = "std")]
 pub mod save;
 pub mod session;
+pub mod session_state;
 mod sparsify;
 pub mod weights;
 

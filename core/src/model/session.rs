@@ -3,6 +3,7 @@
 
 use super::forward::{Batch, LogitRows, Numerics};
 use super::kv_cache::{KvCache, KvType};
+use super::session_state;
 use super::Model;
 use crate::{Error, Result};
 use alloc::format;
@@ -120,6 +121,53 @@ impl Session {
     /// Keeps the first `base` tokens and then the slots in `keep` (see [`KvCache::compact`]).
     pub fn compact(&mut self, base: usize, keep: &[usize]) -> Result<()> {
         self.cache.compact(base, keep)
+    }
+
+    /// An independent copy of this session: same model, numeric path and KV type, and a deep
+    /// copy of the cache (prefill a shared prompt once, fork, continue each fork its own way).
+    /// Running out of memory for the copy is an error.
+    pub fn fork(&self) -> Result<Session> {
+        Ok(Session {
+            model: self.model.clone(),
+            cache: self.cache.try_clone()?,
+            numerics: self.numerics,
+        })
+    }
+
+    /// Bytes [`Session::save_state`] returns.
+    pub fn state_size(&self) -> usize {
+        session_state::size(&self.cache)
+    }
+
+    /// The cache in the [`session_state`] format, for [`Session::load_state`] later.
+    pub fn save_state(&self) -> Vec<u8> {
+        session_state::save(&self.model.config, &self.cache, self.numerics)
+    }
+
+    /// Replaces the cache with a state from [`Session::save_state`] of a session of the same
+    /// model shape, KV type and numeric path, holding no more tokens than this context. On
+    /// any error (a `Format` error with the offset for truncated or corrupt bytes, an invalid
+    /// argument naming a mismatch, a context overflow) the session is unchanged.
+    pub fn load_state(&mut self, bytes: &[u8]) -> Result<()> {
+        session_state::load(&self.model.config, &mut self.cache, self.numerics, bytes)
+    }
+
+    /// Writes [`Session::save_state`] to `path`, whole or not at all
+    /// ([`crate::io::atomic::write_atomic`]).
+    #[cfg(feature = "std")]
+    pub fn save_state_file(&self, path: &std::path::Path) -> Result<()> {
+        crate::io::atomic::write_atomic(path, &self.save_state())
+    }
+
+    /// [`Session::load_state`] from the file at `path`; I/O failures are [`Error::Io`].
+    #[cfg(feature = "std")]
+    pub fn load_state_file(&mut self, path: &std::path::Path) -> Result<()> {
+        use alloc::string::ToString;
+        let bytes = std::fs::read(path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        self.load_state(&bytes)
     }
 
     /// Empties the cache.
