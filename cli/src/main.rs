@@ -1,6 +1,7 @@
 //! The `llmcore` command: a thin shell over the `llmcore` library.
 
 mod args;
+mod audio;
 mod calib;
 mod eval;
 mod eval_compare;
@@ -39,6 +40,7 @@ const COMMANDS: &str = "\
 usage: llmcore <command> [flags]   (every command takes --threads N and --json)
 
 commands:
+  audio       speech front end: log-mel/energy/F0 of a WAV (features), Mandarin text to pinyin and phonemes (g2p), a scene/speaker corpus to feature files with prosody statistics (corpus)
   info        model file metadata and tensors
   calib       self-generated calibration sets for pruning (selfgen, inspect)
   tokenize    text to token ids
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
     };
     let rest = &argv[1..];
     let result = match cmd.to_str().unwrap_or("") {
+        "audio" => audio::run(rest),
         "info" => info::run(rest),
         "calib" => calib::run(rest),
         "eval" => eval::run(rest),

@@ -89,14 +89,8 @@ pub fn note(line: &str) {
     let _ = writeln!(io::stderr(), "{line}");
 }
 
-/// Writes `text` to `path` through a temporary name renamed on success, so a failed write
-/// leaves no half-written file under the final name.
+/// Writes `text` to `path` whole or not at all (`llmcore::io::atomic`: a temporary beside it,
+/// renamed on success), so a failed write leaves no half-written file under the final name.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), Failure> {
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Failure::Run(format!("{}: {e}", path.display()))
-        })
+    Ok(llmcore::io::atomic::write_atomic(path, text.as_bytes())?)
 }
