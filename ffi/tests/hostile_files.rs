@@ -2,11 +2,13 @@
 //! the error kind, writes no handle, and `llmc_last_error_message` names the key, tensor or
 //! path that is wrong; the process lives on and the next load of a good file succeeds.
 
+mod common;
+
+use common::last_error;
 use runtime as core_lib;
 #[path = "../../tests/common/tiny_llama.rs"]
 mod tiny_llama;
 
-use llmcore::boundary::llmc_last_error_message;
 use llmcore::model::{llmc_model, llmc_model_free, llmc_model_load};
 use llmcore::status::llmc_status;
 use runtime::io::gguf::Value;
@@ -18,13 +20,6 @@ fn scratch(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("llmcore-ffi-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn last_error() -> String {
-    let mut buf = vec![0u8; 4096];
-    let n = unsafe { llmc_last_error_message(buf.as_mut_ptr().cast(), buf.len()) };
-    buf.truncate(n.min(buf.len() - 1));
-    String::from_utf8(buf).unwrap()
 }
 
 /// Loads `path` through the C ABI: the status, and the handle on success (freed here).

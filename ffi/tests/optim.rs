@@ -4,7 +4,9 @@
 //! Rust field), and reports the same state; every bad argument is refused with its status
 //! and a message naming it, leaving buffers, outputs and the step count untouched.
 
-use llmcore::boundary::llmc_last_error_message;
+mod common;
+
+use common::{expect, last_error};
 use llmcore::optim::*;
 use llmcore::status::llmc_status::{self, *};
 use runtime::optim::{
@@ -13,24 +15,6 @@ use runtime::optim::{
 };
 use std::ffi::{c_char, CString};
 use std::ptr::{null, null_mut};
-
-fn last_error() -> String {
-    let mut buf = vec![0u8; 4096];
-    let n = unsafe { llmc_last_error_message(buf.as_mut_ptr().cast(), buf.len()) };
-    buf.truncate(n.min(buf.len() - 1));
-    String::from_utf8(buf).unwrap()
-}
-
-/// `status` must be `want`, and the message must start with the function and contain `needle`.
-#[track_caller]
-fn expect(status: llmc_status, want: llmc_status, function: &str, needle: &str) {
-    let e = last_error();
-    assert_eq!(status, want, "{e}");
-    assert!(
-        e.starts_with(&format!("{function}: ")) && e.contains(needle),
-        "message {e:?} should name {function} and contain {needle:?}"
-    );
-}
 
 const ROWS: usize = 6;
 const COLS: usize = 5;

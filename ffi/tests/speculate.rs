@@ -4,11 +4,13 @@
 //! it, before any work (the session and the result untouched). tests/c/spec.c runs the same
 //! on SmolLM2 through the installed library.
 
+mod common;
+
+use common::last_error;
 use runtime as core_lib;
 #[path = "../../tests/common/tiny_llama.rs"]
 mod tiny_llama;
 
-use llmcore::boundary::llmc_last_error_message;
 use llmcore::generate::{
     llmc_generate, llmc_generate_default_params, llmc_generate_params, llmc_generation,
     LLMC_STOP_CALLBACK,
@@ -21,13 +23,6 @@ use runtime::io::gguf::Value;
 use std::ffi::{c_char, c_void, CString};
 use std::path::PathBuf;
 use tiny_llama::TinyLlama;
-
-fn last_error() -> String {
-    let mut buf = vec![0u8; 4096];
-    let n = unsafe { llmc_last_error_message(buf.as_mut_ptr().cast(), buf.len()) };
-    buf.truncate(n.min(buf.len() - 1));
-    String::from_utf8(buf).unwrap()
-}
 
 /// Owns the handles of one test.
 struct Fixture {
