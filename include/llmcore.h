@@ -1,17 +1,18 @@
 /*
  * llmcore.h: the C API of libllmcore, an embeddable runtime for decoder-only language models
  * (LLaMA and Qwen2 families in GGUF files; safetensors files can be read with llmc_tensors_*,
- * but the runtime loads GGUF models only).
+ * but the runtime loads GGUF models only), and of its speech front end (llmc_audio_*,
+ * llmc_wav_decode, llmc_g2p_*: log-mel, F0 and Mandarin phonemes for a TTS model).
  *
  * Link: pkg-config --cflags --libs llmcore, or find_package(llmcore) and llmcore::llmcore.
  *
  * Conventions
  *  - Every symbol starts with llmc_ / LLMC_.
- *  - Handles (llmc_model, llmc_session, llmc_tensors, llmc_optimizer, llmc_eval_results) are
- *    opaque. They are created by llmc_model_load, llmc_session_new, llmc_tensors_open,
- *    llmc_optimizer_new, llmc_eval_run / llmc_eval_run_model and released by the matching
- *    *_free; *_free(NULL) does nothing. Each handle is freed
- *    exactly once.
+ *  - Handles (llmc_model, llmc_session, llmc_tensors, llmc_optimizer, llmc_eval_results,
+ *    llmc_g2p_dict) are opaque. They are created by llmc_model_load, llmc_session_new,
+ *    llmc_tensors_open, llmc_optimizer_new, llmc_eval_run / llmc_eval_run_model,
+ *    llmc_g2p_dict_load / llmc_g2p_dict_parse and released by the matching *_free;
+ *    *_free(NULL) does nothing. Each handle is freed exactly once.
  *  - Fallible functions return llmc_status: LLMC_OK (0) or a negative error kind. The enum is
  *    append-only. On an error, outputs are left untouched (a handle pointer set to NULL before
  *    a failed load stays NULL) and llmc_last_error_message() gives a message naming what was
@@ -39,8 +40,9 @@
  *    the call only; the optimizer keeps its own state (moments, factors), never a pointer.
  *
  * Threads
- *  - llmc_model and llmc_tensors are immutable: one handle may be used from any number of
- *    threads at once (tokenizer, sessions, perplexity, log-likelihood).
+ *  - llmc_model, llmc_tensors and llmc_g2p_dict are immutable: one handle may be used from
+ *    any number of threads at once (tokenizer, sessions, perplexity, log-likelihood, G2P).
+ *    The audio functions keep no state: any number of threads may call them at once.
  *  - llmc_session and llmc_optimizer are not thread-safe: use each one from one thread at a
  *    time (it may move between threads). Run one session per thread to decode in parallel.
  *  - Callbacks run on the thread that made the call; the log callback may therefore run on
@@ -178,6 +180,12 @@ typedef int32_t llmc_status;
 typedef struct llmc_eval_results llmc_eval_results;
 
 /**
+ * A Mandarin pronunciation dictionary (pypinyin's data: `pinyin_dict.json` and
+ * `phrases_dict.json`). Immutable: one handle may be used from any number of threads at once.
+ */
+typedef struct llmc_g2p_dict llmc_g2p_dict;
+
+/**
  * A loaded model: weights (memory-mapped), hyper-parameters and tokenizer. Immutable once
  * loaded, so one handle may be used from any number of threads at once (sessions, tokenizer,
  * perplexity). Each session keeps the model alive: `llmc_model_free` may be called while
@@ -203,6 +211,161 @@ typedef struct llmc_session llmc_session;
  * so one handle may be used from several threads at once.
  */
 typedef struct llmc_tensors llmc_tensors;
+
+/**
+ * The analysis window of `llmc_audio_params::window`.
+ */
+typedef uint32_t llmc_audio_window;
+
+/**
+ * The mel scale of the filter bank (`llmc_audio_params::mel_scale`).
+ */
+typedef uint32_t llmc_mel_scale;
+
+/**
+ * The normalization of each mel filter (`llmc_audio_params::mel_norm`).
+ */
+typedef uint32_t llmc_mel_norm;
+
+/**
+ * How a centred STFT pads the signal's ends (`llmc_audio_params::pad_mode`).
+ */
+typedef uint32_t llmc_audio_pad;
+
+/**
+ * What each STFT bin holds before the mel filters (`llmc_audio_params::spectrum`).
+ */
+typedef uint32_t llmc_audio_spectrum;
+
+/**
+ * How mel energies become features (`llmc_audio_params::log_recipe`).
+ */
+typedef uint32_t llmc_audio_log;
+
+/**
+ * A log-mel recipe: STFT framing, mel filter bank and log. Take one from
+ * `llmc_audio_default_params()` with a preset's name and change the fields you need; every
+ * call checks it (`LLMC_ERR_INVALID_ARGUMENT` naming what is wrong). A NULL
+ * `const llmc_audio_params *` means the "fastspeech2" preset.
+ */
+typedef struct llmc_audio_params {
+    /**
+     * `sizeof(llmc_audio_params)`.
+     */
+    size_t struct_size;
+    /**
+     * The rate features are computed at, in Hz; signals at other rates are resampled to it
+     * first (fastspeech2: 22050, whisper: 16000).
+     */
+    uint32_t sample_rate;
+    /**
+     * STFT length (rows have `n_fft / 2 + 1` bins), hop between frames, and window length
+     * (at most `n_fft`; zero-padded to it, centred): fastspeech2 1024 / 256 / 1024, whisper
+     * 400 / 160 / 400.
+     */
+    size_t n_fft;
+    size_t hop;
+    size_t win_length;
+    /**
+     * One of `LLMC_AUDIO_WINDOW_*` (both presets: `LLMC_AUDIO_WINDOW_HANN`).
+     */
+    llmc_audio_window window;
+    /**
+     * Mel bands (both presets: 80) between `fmin` and `fmax` Hz (0 and 8000; `fmax` at most
+     * `sample_rate / 2`).
+     */
+    size_t n_mels;
+    float fmin;
+    float fmax;
+    /**
+     * One of `LLMC_MEL_SCALE_*` and `LLMC_MEL_NORM_*` (both presets: Slaney and Slaney).
+     */
+    llmc_mel_scale mel_scale;
+    llmc_mel_norm mel_norm;
+    /**
+     * Pad `n_fft / 2` samples on each side (as `pad_mode` says) so that frame `t` is centred
+     * on sample `t * hop` (both presets: true, `LLMC_AUDIO_PAD_REFLECT`).
+     */
+    bool center;
+    llmc_audio_pad pad_mode;
+    /**
+     * One of `LLMC_AUDIO_SPECTRUM_*` (fastspeech2: magnitude, whisper: power).
+     */
+    llmc_audio_spectrum spectrum;
+    /**
+     * One of `LLMC_AUDIO_LOG_*` with its floor (> 0) and, for Whisper's, dynamic range
+     * (>= 0): fastspeech2 `LLMC_AUDIO_LOG_LN`, 1e-5; whisper `LLMC_AUDIO_LOG_WHISPER`,
+     * 1e-10, 8.
+     */
+    llmc_audio_log log_recipe;
+    float log_floor;
+    float log_dynamic_range;
+    /**
+     * Drop the STFT's last frame, as Whisper does (fastspeech2: false, whisper: true).
+     */
+    bool drop_last_frame;
+} llmc_audio_params;
+
+/**
+ * An F0 tracker (`llmc_audio_f0`).
+ */
+typedef uint32_t llmc_f0_method;
+
+/**
+ * How `llmc_audio_corpus` analyses each utterance. Start from
+ * `llmc_audio_corpus_default_params()`; NULL means the defaults.
+ */
+typedef struct llmc_audio_corpus_params {
+    /**
+     * `sizeof(llmc_audio_corpus_params)`.
+     */
+    size_t struct_size;
+    /**
+     * The log-mel recipe (with its own `struct_size`); NULL (default) = the "fastspeech2"
+     * preset. F0 is tracked by pYIN on its frames.
+     */
+    const struct llmc_audio_params *features;
+    /**
+     * A frame is silent when its energy is more than `silence_db` (> 0, default 40) below the
+     * utterance's loudest; silent runs of at least `min_pause_s` seconds (>= 0, default
+     * 0.05) are pauses.
+     */
+    float silence_db;
+    float min_pause_s;
+} llmc_audio_corpus_params;
+
+/**
+ * Receives a corpus build's progress: `done` of `total` utterances analysed, then the one
+ * about to be (`utterance`, "SCENE/SPEAKER/ID", NUL-terminated, valid during the call only),
+ * and the `user_data` given with it. Return true to go on, false to cancel
+ * (`LLMC_ERR_CANCELLED`). A last call with `done == total` and `utterance` NULL comes after
+ * the manifest is written; its return value is ignored. Runs on the calling thread; must not
+ * unwind through the library.
+ */
+typedef bool (*llmc_audio_corpus_progress)(size_t done, size_t total, const char *utterance, void *user_data);
+
+/**
+ * What a corpus build wrote. Set `struct_size = sizeof(llmc_audio_corpus_result)` before
+ * the call.
+ */
+typedef struct llmc_audio_corpus_result {
+    size_t struct_size;
+    /**
+     * Utterances written, and the scenes and speakers they belong to.
+     */
+    size_t n_utterances;
+    size_t n_scenes;
+    size_t n_speakers;
+    /**
+     * Feature frames over all utterances.
+     */
+    size_t n_frames;
+    /**
+     * Seconds of audio analysed, and wall seconds the build took.
+     */
+    double audio_seconds;
+    double seconds;
+} llmc_audio_corpus_result;
 
 /**
  * Severity of a log message.
@@ -1061,6 +1224,77 @@ typedef struct llmc_tensor_info {
 } llmc_tensor_info;
 
 /**
+ * Periodic Hann (`torch.hann_window(N)`, scipy's `fftbins=True`): the one for spectra.
+ */
+#define LLMC_AUDIO_WINDOW_HANN 0
+
+/**
+ * Symmetric Hann (`w[i] = 1/2 - 1/2 cos(2 pi i / (N - 1))`).
+ */
+#define LLMC_AUDIO_WINDOW_HANN_SYMMETRIC 1
+
+/**
+ * Zeros.
+ */
+#define LLMC_AUDIO_PAD_CONSTANT 0
+
+/**
+ * Mirror about the edge samples, which are not repeated (numpy's "reflect").
+ */
+#define LLMC_AUDIO_PAD_REFLECT 1
+
+/**
+ * `|X[k]|` (FastSpeech2).
+ */
+#define LLMC_AUDIO_SPECTRUM_MAGNITUDE 0
+
+/**
+ * `|X[k]|^2` (Whisper).
+ */
+#define LLMC_AUDIO_SPECTRUM_POWER 1
+
+/**
+ * `ln(max(x, log_floor))` (FastSpeech2; `log_dynamic_range` is ignored).
+ */
+#define LLMC_AUDIO_LOG_LN 0
+
+/**
+ * Whisper's: `y = log10(max(x, log_floor))`, clamped to `max(y) - log_dynamic_range` over
+ * the whole signal, then `(y + 4) / 4`.
+ */
+#define LLMC_AUDIO_LOG_WHISPER 1
+
+/**
+ * Slaney's (librosa's default): linear below 1 kHz, logarithmic above.
+ */
+#define LLMC_MEL_SCALE_SLANEY 0
+
+/**
+ * HTK's: `2595 log10(1 + f / 700)`.
+ */
+#define LLMC_MEL_SCALE_HTK 1
+
+/**
+ * Peak 1.
+ */
+#define LLMC_MEL_NORM_NONE 0
+
+/**
+ * Slaney's: each filter divided by its width in Hz / 2 (constant energy per band).
+ */
+#define LLMC_MEL_NORM_SLANEY 1
+
+/**
+ * YIN: an F0 for every frame and no voicing decision (every frame counts as voiced).
+ */
+#define LLMC_F0_YIN 0
+
+/**
+ * pYIN: F0 with voicing decided by its HMM; unvoiced frames have F0 NaN.
+ */
+#define LLMC_F0_PYIN 1
+
+/**
  * Detail useful when debugging an integration.
  */
 #define LLMC_LOG_DEBUG 0
@@ -1324,6 +1558,172 @@ const char *llmc_version(void);
  * The `LLMC_ABI_VERSION` the library was built with.
  */
 uint32_t llmc_abi_version(void);
+
+/**
+ * Fills `*out` with the recipe of the preset called `preset`: "fastspeech2" (22,050 Hz,
+ * 1024-point STFT, hop 256, 80 Slaney mels over 0-8000 Hz of the magnitude spectrum, natural
+ * log with floor 1e-5: the recipe FastSpeech2 models are trained on) or "whisper" (16 kHz,
+ * 400-point STFT, hop 160, 80 mels of the power spectrum, Whisper's log10 with 8 of dynamic
+ * range and (x + 4) / 4, last frame dropped). An unknown name is `LLMC_ERR_INVALID_ARGUMENT`
+ * naming it and the known presets; `*out` is then untouched.
+ */
+llmc_status llmc_audio_default_params(const char *preset, struct llmc_audio_params *out);
+
+/**
+ * Writes into `*n_frames` how many feature frames `llmc_audio_features` and `llmc_audio_f0`
+ * give for `n_samples` mono samples at `sample_rate` Hz with the recipe `params` (NULL: the
+ * fastspeech2 preset), after resampling to `params->sample_rate` when the rates differ. Fails
+ * as those functions would for the same arguments (a bad recipe, `sample_rate` 0, no
+ * samples, a signal too short for one frame, a rate pair the resampler refuses).
+ */
+llmc_status llmc_audio_n_frames(const struct llmc_audio_params *params, size_t n_samples, uint32_t sample_rate, size_t *n_frames);
+
+/**
+ * Log-mel features and frame energy of `n_samples` mono samples `pcm` at `sample_rate` Hz
+ * (resampled first to `params->sample_rate` when it differs, as `llmcore audio features`
+ * does): `log_mel` receives `frames x n_mels` floats, row-major (frame `t` is centred on
+ * sample `t * hop` of the resampled signal when `params->center`), `energy` (may be NULL
+ * with capacity 0) the L2 norm of each frame's magnitude spectrum, and `*n_frames` the frame
+ * count. Capacities count floats. A NULL `log_mel` with capacity 0 asks only for the frame
+ * count (nothing is computed; `llmc_audio_n_frames` does the same). A buffer that is too
+ * small is `LLMC_ERR_BUFFER_TOO_SMALL` and nothing is written. The values are those
+ * `llmcore audio features` computes, bit for bit.
+ */
+llmc_status llmc_audio_features(const struct llmc_audio_params *params, const float *pcm, size_t n_samples, uint32_t sample_rate, float *log_mel, size_t log_mel_capacity, float *energy, size_t energy_capacity, size_t *n_frames);
+
+/**
+ * F0 of `n_samples` mono samples `pcm` at `sample_rate` Hz on the feature frames of `params`
+ * (NULL: fastspeech2): the signal is resampled to `params->sample_rate` as for
+ * `llmc_audio_features`, and `method` (`LLMC_F0_YIN` or `LLMC_F0_PYIN`) tracks 75-800 Hz with
+ * centred frames at the recipe's hop (each frame long enough for two periods at 75 Hz), so
+ * that frame `t` of every track is frame `t` of the log-mel. `f0` receives Hz per frame (NaN
+ * where pYIN finds the frame unvoiced), `voiced` (may be NULL) 1 or 0 per frame (always 1
+ * for YIN), `f0_interpolated` (may be NULL) F0 linearly interpolated over unvoiced frames
+ * (what FastSpeech2 trains its pitch predictor on), each `capacity` floats or bytes at
+ * least `*n_frames`. A NULL `f0` with capacity 0 asks only for the frame count. A buffer that
+ * is too small is `LLMC_ERR_BUFFER_TOO_SMALL` and nothing is written; samples that are not
+ * finite are `LLMC_ERR_INVALID_ARGUMENT` naming the first.
+ */
+llmc_status llmc_audio_f0(const struct llmc_audio_params *params, llmc_f0_method method, const float *pcm, size_t n_samples, uint32_t sample_rate, float *f0, uint8_t *voiced, float *f0_interpolated, size_t capacity, size_t *n_frames);
+
+/**
+ * Decodes the `len` bytes of a RIFF/WAVE file in memory (uncompressed PCM: 8-bit unsigned,
+ * 16, 24 and 32-bit integer, 32 and 64-bit float, plain or `WAVE_FORMAT_EXTENSIBLE`; any
+ * channel count and rate) into float samples, integer PCM scaled by 1 / 2^(bits - 1) as
+ * libsndfile does. With `mono` each frame becomes the mean of its channels; otherwise the
+ * channels stay interleaved. `samples` receives `*n_samples` floats (frames, or frames x
+ * channels); `*sample_rate` and `*channels` (either may be NULL) the file's rate and channel
+ * count. A NULL `samples` with capacity 0 asks for the count (the rate and channels are
+ * written too). A file that does not follow the format (truncated, compressed, a data chunk
+ * that is not whole frames) is `LLMC_ERR_FORMAT` with the byte offset at fault.
+ */
+llmc_status llmc_wav_decode(const uint8_t *bytes, size_t len, bool mono, float *samples, size_t capacity, uint32_t *sample_rate, uint16_t *channels, size_t *n_samples);
+
+/**
+ * Converts `n_samples` samples of one channel from `from_rate` to `to_rate` Hz (band-limited
+ * polyphase windowed-sinc: flat to 0.9 of the lower Nyquist frequency within 0.001 dB, at
+ * least 80 dB of stopband; no delay; equal rates copy) into `out`, `*n_out =
+ * ceil(n_samples * to_rate / from_rate)` floats. A NULL `out` with capacity 0 asks for the
+ * count. A rate of 0, or a pair whose reduced ratio needs too large a filter table
+ * (44101 -> 48000 Hz), is `LLMC_ERR_INVALID_ARGUMENT`.
+ */
+llmc_status llmc_audio_resample(const float *pcm, size_t n_samples, uint32_t from_rate, uint32_t to_rate, float *out, size_t capacity, size_t *n_out);
+
+/**
+ * Loads the dictionary from `pinyin_dict.json` and `phrases_dict.json` in the folder `dir`
+ * (`scripts/fetch-assets.sh` puts pypinyin 0.55's in `assets/pypinyin`). On success `*out`
+ * receives a handle to release with `llmc_g2p_dict_free`; on failure (`LLMC_ERR_IO` naming
+ * a file that cannot be read, `LLMC_ERR_FORMAT` for one that does not parse) it is left
+ * untouched.
+ */
+llmc_status llmc_g2p_dict_load(const char *dir, struct llmc_g2p_dict **out);
+
+/**
+ * Makes the dictionary from the texts of `pinyin_dict.json` and `phrases_dict.json` held in
+ * memory (`*_len` bytes of UTF-8 each, no NUL needed), for apps whose data is not in files
+ * (Android assets, a bundle). `*out` as `llmc_g2p_dict_load`.
+ */
+llmc_status llmc_g2p_dict_parse(const char *pinyin_dict, size_t pinyin_dict_len, const char *phrases_dict, size_t phrases_dict_len, struct llmc_g2p_dict **out);
+
+/**
+ * Releases a dictionary handle. NULL is a no-op.
+ */
+void llmc_g2p_dict_free(struct llmc_g2p_dict *dict);
+
+/**
+ * The pinyin of `text_len` bytes of UTF-8 `text` (Mandarin; digits, dates, times and
+ * percentages are read out), NUL-terminated into `buf` with its length in `*n_out`: the
+ * syllables in pypinyin's TONE3 form (`zhong1`, `lv4`, tone 5 = neutral) separated by single
+ * spaces, with "," for a pause inside a sentence (，、；：— and the like), "." for one at its
+ * end (。！？…), and runs of characters without a reading (Latin letters, symbols) copied as
+ * written; quotes, brackets and white space are dropped. Words are cut by forward maximum
+ * matching over the phrase dictionary, as pypinyin does without jieba; with `tone_sandhi` the
+ * tones are as spoken (third-tone, 一 and 不 sandhi). Empty or white-space-only text, and a
+ * CJK ideograph the dictionary has no reading for, are `LLMC_ERR_INVALID_ARGUMENT` (naming
+ * the ideograph and its position). A NULL `buf` with capacity 0 asks for the length (the text needs length
+ * + 1 bytes).
+ */
+llmc_status llmc_g2p_pinyin(const struct llmc_g2p_dict *dict, const char *text, size_t text_len, bool tone_sandhi, char *buf, size_t capacity, size_t *n_out);
+
+/**
+ * The phonemes of `text_len` bytes of UTF-8 `text` as spoken (the pinyin of
+ * `llmc_g2p_pinyin` with tone sandhi, each syllable split into its initial and toned final,
+ * "sp" for a pause inside a sentence and "sil" for one at its end), as ids into the
+ * inventory (`llmc_phoneme_symbol`; the ids are stable: what a model's embedding table is
+ * indexed by), `*n_out` of them into `ids`. Empty or white-space-only text, and characters
+ * without a Mandarin reading (Latin letters, symbols, an ideograph missing from the
+ * dictionary), are `LLMC_ERR_INVALID_ARGUMENT` (naming the characters and their position). A NULL `ids` with capacity 0
+ * asks for the count.
+ */
+llmc_status llmc_g2p_phonemes(const struct llmc_g2p_dict *dict, const char *text, size_t text_len, uint32_t *ids, size_t capacity, size_t *n_out);
+
+/**
+ * The number of phonemes in the inventory: ids run from 0 to this - 1 (0 is "sil", 1 "sp",
+ * then the 21 initials and the 43 finals with tones 1-5). The inventory only grows.
+ */
+size_t llmc_phoneme_count(void);
+
+/**
+ * The symbol of phoneme `id` ("sil", "zh", "ong1"), NUL-terminated into `buf`, its length in
+ * `*n_out`; an id outside the inventory is `LLMC_ERR_INVALID_ARGUMENT`.
+ */
+llmc_status llmc_phoneme_symbol(uint32_t id, char *buf, size_t capacity, size_t *n_out);
+
+/**
+ * The id of the phoneme written `symbol` (NUL-terminated: "sp", "zh", "ong1") into `*id`; a
+ * symbol outside the inventory is `LLMC_ERR_INVALID_ARGUMENT`.
+ */
+llmc_status llmc_phoneme_id(const char *symbol, uint32_t *id);
+
+/**
+ * Defaults: the fastspeech2 recipe, silence 40 dB below the loudest frame, pauses from 0.05 s.
+ */
+struct llmc_audio_corpus_params llmc_audio_corpus_default_params(void);
+
+/**
+ * Turns the MSceneSpeech-style corpus under `root` (`SCENE/SPEAKER/ID.wav`, each with its
+ * transcript `ID.txt` or `ID.lab`, UTF-8 Mandarin) into training features under `out_dir`
+ * (created if needed), as `llmcore audio corpus` does: per utterance
+ * `SCENE/SPEAKER/ID.safetensors` holding `log_mel` [frames, n_mels], `energy`, `f0`
+ * (pYIN, interpolated over unvoiced frames), `voiced` (u8), `phonemes` (u32 ids, as
+ * `llmc_g2p_phonemes` with `dict`) and `prosody` [8]; then `manifest.json` with the
+ * settings, the corpus's, each scene's and each speaker's prosody statistics, and one entry
+ * per utterance (its pinyin, frames, prosody and z-scored prosody prompt). `params` may be
+ * NULL for the defaults; `progress` (may be NULL) is called before each utterance, and
+ * returning false cancels (`LLMC_ERR_CANCELLED`); `*result` (may be NULL) says what was
+ * written.
+ *
+ * The layout, the settings and the dictionary are checked before any work: a file at the
+ * wrong depth, a WAV without a transcript (or the reverse), an empty transcript or an empty
+ * corpus is `LLMC_ERR_INVALID_ARGUMENT` naming the file; a bad recipe or activity setting
+ * `LLMC_ERR_INVALID_ARGUMENT` naming the field; a folder that cannot be read `LLMC_ERR_IO`.
+ * An utterance that fails (a WAV that does not decode, a transcript character without a
+ * reading, a silent recording) stops the build with an error naming its WAV. Each feature
+ * file is written whole or not at all, and `manifest.json` last: a failed or cancelled build
+ * writes no manifest (feature files of the utterances before it stay). Several builds may run
+ * at once on different `out_dir`s; `dict` is only read.
+ */
+llmc_status llmc_audio_corpus(const char *root, const char *out_dir, const struct llmc_g2p_dict *dict, const struct llmc_audio_corpus_params *params, llmc_audio_corpus_progress progress, void *user_data, struct llmc_audio_corpus_result *result);
 
 /**
  * Copies the message of the last call that failed on this thread into `buf` (NUL-terminated,
@@ -1725,6 +2125,48 @@ llmc_status llmc_session_compact(struct llmc_session *session, size_t base, cons
  * Empties the session's cache.
  */
 llmc_status llmc_session_clear(struct llmc_session *session);
+
+/**
+ * Creates in `*out` an independent copy of `src`: the same model (another reference to it),
+ * numeric path, KV type and capacity, and a copy of its cache. The two then evolve
+ * separately; release the copy with `llmc_session_free`. Running out of memory for the copy
+ * is `LLMC_ERR_INVALID_ARGUMENT` (nothing is written to `*out`).
+ */
+llmc_status llmc_session_fork(const struct llmc_session *src, struct llmc_session **out);
+
+/**
+ * Writes into `*n` the bytes `llmc_session_state_save` needs for the session as it is now.
+ */
+llmc_status llmc_session_state_size(const struct llmc_session *session, size_t *n);
+
+/**
+ * Saves the session's state (its KV cache and what identifies the model, the KV type and
+ * the numeric path; format in docs/c-api.md) into `buf` (`capacity` bytes) and its size into
+ * `*n_out`. A NULL `buf` with capacity 0 asks only for the size; a smaller buffer is
+ * `LLMC_ERR_BUFFER_TOO_SMALL` and is left untouched.
+ */
+llmc_status llmc_session_state_save(const struct llmc_session *session, uint8_t *buf, size_t capacity, size_t *n_out);
+
+/**
+ * Replaces the session's cache with a state saved by `llmc_session_state_save` from a
+ * session of a model of the same shape, with the same KV type and numeric path. Truncated or
+ * corrupt bytes are `LLMC_ERR_FORMAT` (the message gives the offset); another model shape,
+ * KV type or numeric path is `LLMC_ERR_INVALID_ARGUMENT` naming it; more tokens than the
+ * session's capacity is `LLMC_ERR_CONTEXT_OVERFLOW`. On any error the session is unchanged.
+ */
+llmc_status llmc_session_state_load(struct llmc_session *session, const uint8_t *bytes, size_t len);
+
+/**
+ * `llmc_session_state_save` into the file at `path` (UTF-8), written whole or not at all
+ * (a temporary beside it, renamed into place); failures are `LLMC_ERR_IO`.
+ */
+llmc_status llmc_session_state_save_file(const struct llmc_session *session, const char *path);
+
+/**
+ * `llmc_session_state_load` from the file at `path` (UTF-8), with the same errors plus
+ * `LLMC_ERR_IO`; on any error the session is unchanged.
+ */
+llmc_status llmc_session_state_load_file(struct llmc_session *session, const char *path);
 
 /**
  * Defaults: core's `SpecParams::default()` (OPT-Tree, automatic budget up to 32, depth 10,

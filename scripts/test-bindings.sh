@@ -12,9 +12,14 @@
 #     the C evaluation test: an engine written in C on a toy suite and the misuse sweep under
 #     memcheck, then llmc_eval_run_model on SmolLM2 against the same model through callbacks;
 #     the C optimizer test under memcheck (every kind trains on the caller's buffers, misuse);
+#     the C audio test under memcheck (a WAV decoded, log-mel, energy and F0 against
+#     `llmcore audio features --json`, pinyin and phoneme ids, the test corpus built and a
+#     build cancelled, misuse);
+#     the C session-state test under memcheck (forks and a saved state continue bit for bit
+#     like fresh sessions, misuse);
 #  3. the C two-threads test (two sessions over one model == one thread);
-#  4. the C++ wrapper's tests (the model's, the optimizer's, the evaluation's) under valgrind
-#     memcheck;
+#  4. the C++ wrapper's tests (the model's, the optimizer's, the evaluation's, the audio
+#     front end's) under valgrind memcheck;
 #  5. the Go binding's tests with -race;
 #  6. the C, C++ and Go quickstarts must print exactly the greedy text of
 #     `llmcore generate --json` for the same prompts.
@@ -58,6 +63,9 @@ MODEL="$ASSETS/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 # A model with another vocabulary than SmolLM2's: the speculation test's mismatched draft.
 OTHER_VOCAB="$ASSETS/models/Qwen2.5-Coder-0.5B-Instruct.gguf"
 [ -f "$OTHER_VOCAB" ] || { echo "$OTHER_VOCAB is missing: run scripts/fetch-assets.sh" >&2; exit 1; }
+# The pypinyin dictionary of the audio tests' Mandarin front end.
+DICT="$ASSETS/pypinyin"
+[ -f "$DICT/pinyin_dict.json" ] || { echo "$DICT is missing: run scripts/fetch-assets.sh" >&2; exit 1; }
 export LLMCORE_ASSETS="$ASSETS"
 
 step "tools"
@@ -138,6 +146,32 @@ step "C optimizer test under valgrind: every kind on the caller's buffers, then 
 gcc "${CFLAGS[@]}" tests/c/optim.c $(pkg-config --cflags --libs llmcore) -lm -o "$WORK/bin/optim"
 memcheck "$WORK/bin/optim"
 
+step "C audio test under valgrind: features and F0 against the CLI, G2P, a corpus, misuse"
+# What `llmcore audio features --json` says about two fixtures, one line each, for the test to
+# compare with its own numbers (they must be the same bits).
+: > "$WORK/audio-cli.txt"
+for spec in "zh-150-16k-s16.wav whisper pyin" "tone-220.wav fastspeech2 yin"; do
+  read -r file preset method <<< "$spec"
+  "$CLI" audio features --preset "$preset" --f0 "$method" "tests/data/audio/$file" --json \
+    > "$WORK/audio-cli.json"
+  python3 -c '
+import json, sys
+f, preset, method, path = sys.argv[1:]
+j = json.load(open(path))
+nums = [repr(float(j[k])) for k in ("log_mel_min", "log_mel_mean", "log_mel_max", "energy_mean")]
+print(f, preset, method, j["frames"], *nums, j["voiced_frames"], repr(float(j["f0_median_hz"])))
+' "$file" "$preset" "$method" "$WORK/audio-cli.json" >> "$WORK/audio-cli.txt"
+done
+# shellcheck disable=SC2046
+gcc "${CFLAGS[@]}" tests/c/audio.c $(pkg-config --cflags --libs llmcore) -lm -o "$WORK/bin/audio"
+memcheck "$WORK/bin/audio" tests/data/audio "$DICT" "$WORK/scratch" "$WORK/audio-cli.txt"
+
+step "C session-state test under valgrind: forks, saved states, misuse"
+# shellcheck disable=SC2046
+gcc "${CFLAGS[@]}" tests/c/session_state.c $(pkg-config --cflags --libs llmcore) \
+  -o "$WORK/bin/session_state"
+memcheck "$WORK/bin/session_state" "$MODEL" "$OTHER_VOCAB" "$WORK/scratch"
+
 step "C two-threads test"
 # shellcheck disable=SC2046
 gcc "${CFLAGS[@]}" -pthread tests/c/threads.c $(pkg-config --cflags --libs llmcore) \
@@ -149,6 +183,7 @@ cmake -S bindings/cpp -B "$WORK/cpp" -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_BUILD
 cmake --build "$WORK/cpp" -j 2
 memcheck "$WORK/cpp/test_llmcore" "$MODEL" "$WORK/scratch"
 memcheck "$WORK/cpp/test_optim"
+memcheck "$WORK/cpp/test_audio" tests/data/audio "$DICT" "$WORK/scratch"
 memcheck "$WORK/cpp/test_eval" "$MODEL" "$WORK/scratch" --engine-only
 "$WORK/cpp/test_eval" "$MODEL" "$WORK/scratch"
 

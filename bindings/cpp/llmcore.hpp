@@ -2,8 +2,9 @@
 //
 // Handles are std::unique_ptr with the C *_free functions as deleters; every failing C call
 // throws llmcore::Error carrying the llmc_status and the library's message. Thread rules are
-// the C API's: a Model (and Tensors) may be used from many threads at once, a Session and an
-// Optimizer from one thread at a time. A Session keeps its model alive, so a Model may be destroyed first.
+// the C API's: a Model (and Tensors, a G2PDict) may be used from many threads at once, a
+// Session and an Optimizer from one thread at a time. A Session keeps its model alive, so a
+// Model may be destroyed first.
 // Callbacks may throw: the exception stops the work and is rethrown from the call.
 #ifndef LLMCORE_HPP
 #define LLMCORE_HPP
@@ -385,6 +386,26 @@ class Session {
 
     void clear() { detail::check(llmc_session_clear(get())); }
 
+    /// An independent copy (same model, numerics, KV type; a copy of the cache).
+    Session fork() const {
+        llmc_session *s = nullptr;
+        detail::check(llmc_session_fork(get(), &s));
+        return Session(s, vocab_);
+    }
+
+    /// The cache in the session-state format (see llmc_session_state_save).
+    std::vector<std::uint8_t> save_state() const {
+        return detail::read_list<std::uint8_t>([&](std::uint8_t *b, std::size_t c, std::size_t *o) {
+            return llmc_session_state_save(get(), b, c, o);
+        });
+    }
+
+    /// Replaces the cache with a saved state; throws Error and leaves the session unchanged
+    /// when it does not fit (LLMC_ERR_FORMAT, _INVALID_ARGUMENT, _CONTEXT_OVERFLOW).
+    void load_state(const std::vector<std::uint8_t> &state) {
+        detail::check(llmc_session_state_load(get(), state.data(), state.size()));
+    }
+
     /// Generates after `prompt`, passing each text piece to `on_text` (return false to stop).
     Generation generate(const std::vector<Token> &prompt, const GenerateParams &params = {},
                         std::function<bool(std::string_view)> on_text = {}) {
@@ -401,6 +422,8 @@ class Session {
     }
 
   private:
+    Session(llmc_session *s, std::size_t vocab) : ptr_(s), vocab_(vocab) {}
+
     std::unique_ptr<llmc_session, detail::SessionDeleter> ptr_;
     std::size_t vocab_ = 0;
 };
@@ -844,6 +867,205 @@ class Optimizer {
     std::unique_ptr<llmc_optimizer, detail::OptimizerDeleter> ptr_;
     std::size_t n_ = 0;
 };
+
+/// A log-mel recipe (llmc_audio_params): the preset's ("fastspeech2" or "whisper"; an unknown
+/// name throws Error naming the known ones). Change the fields of `c` you need; every call
+/// checks them.
+struct AudioParams {
+    llmc_audio_params c;
+    explicit AudioParams(const std::string &preset = "fastspeech2") : c() {
+        detail::check(llmc_audio_default_params(preset.c_str(), &c));
+    }
+};
+
+/// A decoded WAV file: `samples` (interleaved unless decoded as mono), the file's rate and
+/// channel count.
+struct Wav {
+    std::vector<float> samples;
+    uint32_t sample_rate = 0;
+    uint16_t channels = 0;
+};
+
+/// Decodes a RIFF/WAVE file held in memory (see llmc_wav_decode); throws Error
+/// (LLMC_ERR_FORMAT with the byte offset at fault for a truncated or compressed file).
+inline Wav decode_wav(const void *bytes, std::size_t len, bool mono = true) {
+    Wav w;
+    const auto *b = static_cast<const uint8_t *>(bytes);
+    std::size_t n = 0;
+    detail::check(llmc_wav_decode(b, len, mono, nullptr, 0, &w.sample_rate, &w.channels, &n));
+    w.samples.resize(n);
+    detail::check(llmc_wav_decode(b, len, mono, w.samples.data(), n, nullptr, nullptr, &n));
+    return w;
+}
+
+inline Wav decode_wav(const std::vector<uint8_t> &bytes, bool mono = true) {
+    return decode_wav(bytes.data(), bytes.size(), mono);
+}
+
+/// Feature frames `audio_features` gives for `n_samples` samples at `sample_rate` Hz.
+inline std::size_t audio_n_frames(std::size_t n_samples, uint32_t sample_rate,
+                                  const AudioParams &params = AudioParams()) {
+    std::size_t n = 0;
+    detail::check(llmc_audio_n_frames(&params.c, n_samples, sample_rate, &n));
+    return n;
+}
+
+/// Log-mel features (`n_frames` rows of `n_mels`, row-major) and frame energy.
+struct Features {
+    std::size_t n_frames = 0, n_mels = 0;
+    std::vector<float> log_mel, energy;
+    float at(std::size_t frame, std::size_t mel) const { return log_mel[frame * n_mels + mel]; }
+};
+
+/// Log-mel and energy of mono `pcm` at `sample_rate` Hz, resampled to the recipe's rate first
+/// when it differs (llmc_audio_features).
+inline Features audio_features(const std::vector<float> &pcm, uint32_t sample_rate,
+                               const AudioParams &params = AudioParams()) {
+    Features f;
+    f.n_mels = params.c.n_mels;
+    f.n_frames = audio_n_frames(pcm.size(), sample_rate, params);
+    f.log_mel.resize(f.n_frames * f.n_mels);
+    f.energy.resize(f.n_frames);
+    detail::check(llmc_audio_features(&params.c, pcm.data(), pcm.size(), sample_rate,
+                                      f.log_mel.data(), f.log_mel.size(), f.energy.data(),
+                                      f.energy.size(), &f.n_frames));
+    return f;
+}
+
+enum class F0Method : llmc_f0_method { Yin = LLMC_F0_YIN, Pyin = LLMC_F0_PYIN };
+
+/// F0 per feature frame: Hz (NaN where pYIN finds the frame unvoiced), voicing (1 or 0), and
+/// F0 interpolated over the unvoiced frames.
+struct F0Track {
+    std::vector<float> f0;
+    std::vector<uint8_t> voiced;
+    std::vector<float> f0_interpolated;
+};
+
+/// F0 of mono `pcm` at `sample_rate` Hz on the recipe's feature frames (llmc_audio_f0).
+inline F0Track audio_f0(const std::vector<float> &pcm, uint32_t sample_rate,
+                        F0Method method = F0Method::Pyin,
+                        const AudioParams &params = AudioParams()) {
+    std::size_t n = audio_n_frames(pcm.size(), sample_rate, params);
+    F0Track t{std::vector<float>(n), std::vector<uint8_t>(n), std::vector<float>(n)};
+    detail::check(llmc_audio_f0(&params.c, static_cast<llmc_f0_method>(method), pcm.data(),
+                                pcm.size(), sample_rate, t.f0.data(), t.voiced.data(),
+                                t.f0_interpolated.data(), n, &n));
+    return t;
+}
+
+/// `pcm` (one channel) converted from `from_rate` to `to_rate` Hz (llmc_audio_resample).
+inline std::vector<float> resample(const std::vector<float> &pcm, uint32_t from_rate,
+                                   uint32_t to_rate) {
+    return detail::read_list<float>([&](float *b, std::size_t c, std::size_t *o) {
+        return llmc_audio_resample(pcm.data(), pcm.size(), from_rate, to_rate, b, c, o);
+    });
+}
+
+namespace detail {
+struct G2PDictDeleter {
+    void operator()(llmc_g2p_dict *d) const noexcept { llmc_g2p_dict_free(d); }
+};
+} // namespace detail
+
+/// A Mandarin pronunciation dictionary (llmc_g2p_dict). Move-only; immutable, so shareable
+/// between threads.
+class G2PDict {
+  public:
+    /// Reads pinyin_dict.json and phrases_dict.json from `dir` (e.g. assets/pypinyin).
+    static G2PDict load(const std::string &dir) {
+        llmc_g2p_dict *d = nullptr;
+        detail::check(llmc_g2p_dict_load(dir.c_str(), &d));
+        return G2PDict(d);
+    }
+
+    /// Makes it from the two files' texts held in memory.
+    static G2PDict parse(std::string_view pinyin_dict, std::string_view phrases_dict) {
+        llmc_g2p_dict *d = nullptr;
+        detail::check(llmc_g2p_dict_parse(pinyin_dict.data(), pinyin_dict.size(),
+                                          phrases_dict.data(), phrases_dict.size(), &d));
+        return G2PDict(d);
+    }
+
+    const llmc_g2p_dict *get() const noexcept { return ptr_.get(); }
+
+    /// TONE3 syllables separated by spaces, "," and "." for the pauses (llmc_g2p_pinyin).
+    std::string pinyin(std::string_view text, bool tone_sandhi = true) const {
+        return detail::read_text([&](char *b, std::size_t c, std::size_t *o) {
+            return llmc_g2p_pinyin(get(), text.data(), text.size(), tone_sandhi, b, c, o);
+        });
+    }
+
+    /// Phoneme ids as spoken (llmc_g2p_phonemes); phoneme_symbol names each.
+    std::vector<uint32_t> phonemes(std::string_view text) const {
+        return detail::read_list<uint32_t>([&](uint32_t *b, std::size_t c, std::size_t *o) {
+            return llmc_g2p_phonemes(get(), text.data(), text.size(), b, c, o);
+        });
+    }
+
+  private:
+    explicit G2PDict(llmc_g2p_dict *d) : ptr_(d) {}
+    std::unique_ptr<llmc_g2p_dict, detail::G2PDictDeleter> ptr_;
+};
+
+/// Phonemes in the inventory (ids 0 .. phoneme_count() - 1).
+inline std::size_t phoneme_count() { return llmc_phoneme_count(); }
+
+/// The symbol of phoneme `id` ("sil", "zh", "ong1").
+inline std::string phoneme_symbol(uint32_t id) {
+    return detail::read_text([&](char *b, std::size_t c, std::size_t *o) {
+        return llmc_phoneme_symbol(id, b, c, o);
+    });
+}
+
+/// The id of the phoneme written `symbol`.
+inline uint32_t phoneme_id(const std::string &symbol) {
+    uint32_t id = 0;
+    detail::check(llmc_phoneme_id(symbol.c_str(), &id));
+    return id;
+}
+
+/// Corpus settings (llmc_audio_corpus_params): `features` replaces `c.features`.
+struct CorpusParams {
+    llmc_audio_corpus_params c = llmc_audio_corpus_default_params();
+    AudioParams features;
+};
+
+/// Where a corpus build is: `done` of `total` utterances, `utterance` ("SCENE/SPEAKER/ID")
+/// the next one, empty on the last call (after the manifest is written).
+struct CorpusProgress {
+    std::size_t done, total;
+    std::string_view utterance;
+};
+
+/// Turns the corpus under `root` into feature files and manifest.json under `out_dir` (see
+/// llmc_audio_corpus). `progress` returning false (or throwing) cancels: Error
+/// LLMC_ERR_CANCELLED (or the exception), no manifest.
+inline llmc_audio_corpus_result
+audio_corpus(const std::string &root, const std::string &out_dir, const G2PDict &dict,
+             const CorpusParams &params = CorpusParams(),
+             std::function<bool(const CorpusProgress &)> progress = {}) {
+    using Fn = std::function<bool(const CorpusProgress &)>;
+    detail::Trampoline<Fn> t{&progress, nullptr};
+    auto cb = [](std::size_t done, std::size_t total, const char *utterance, void *ud) -> bool {
+        auto *t = static_cast<detail::Trampoline<Fn> *>(ud);
+        try {
+            return (*t->fn)(CorpusProgress{done, total, utterance ? utterance : ""});
+        } catch (...) {
+            t->error = std::current_exception();
+            return false;
+        }
+    };
+    llmc_audio_corpus_params p = params.c;
+    p.features = &params.features.c;
+    llmc_audio_corpus_result r{};
+    r.struct_size = sizeof r;
+    llmc_status st = llmc_audio_corpus(root.c_str(), out_dir.c_str(), dict.get(), &p,
+                                       progress ? +cb : nullptr, &t, &r);
+    if (t.error) std::rethrow_exception(t.error);
+    detail::check(st);
+    return r;
+}
 
 } // namespace llmcore
 

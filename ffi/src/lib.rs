@@ -10,6 +10,7 @@
 //! shell: it converts arguments and errors and calls `llmcore`, which holds every algorithm.
 #![allow(clippy::missing_safety_doc)] // each export's safety contract is in the header
 
+pub mod audio;
 pub mod boundary;
 pub mod calib;
 pub mod eval;
@@ -19,6 +20,7 @@ pub mod optim;
 pub mod prune;
 pub mod schedule;
 pub mod session;
+pub mod session_state;
 pub mod spec;
 pub mod status;
 pub mod tensors;

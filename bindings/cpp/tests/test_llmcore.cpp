@@ -156,6 +156,29 @@ int main(int argc, char **argv) {
     CHECK(logits != logits_f32 && mean_diff < 0.5);
     EXPECT_ERROR(Session(model, 4, Numerics::Fast, static_cast<KvType>(7)),
                  LLMC_ERR_INVALID_ARGUMENT, "kv_type 7");
+    // Forks and saved states: each continues exactly like a fresh session fed the whole text;
+    // a state that does not fit is refused without change.
+    {
+        const std::vector<Token> prompt(toks.begin(), toks.begin() + 3);
+        const std::vector<Token> more{toks[3], toks[4]};
+        Session base(model, 64);
+        base.eval(prompt);
+        Session fork = base.fork();
+        Session whole(model, 64);
+        std::vector<Token> all = prompt;
+        all.insert(all.end(), more.begin(), more.end());
+        CHECK(fork.eval(more) == whole.eval(all));
+        CHECK(base.size() == prompt.size() && fork.size() == all.size());
+        std::vector<std::uint8_t> state = base.save_state();
+        Session resumed(model, 64);
+        resumed.load_state(state);
+        CHECK(resumed.save_state() == state);
+        CHECK(resumed.eval(more) == base.eval(more));
+        std::vector<std::uint8_t> cut(state.begin(), state.end() - 1);
+        EXPECT_ERROR(small.load_state(cut), LLMC_ERR_FORMAT, "truncated");
+        EXPECT_ERROR(f32_cache.load_state(state), LLMC_ERR_INVALID_ARGUMENT, "KV type");
+        CHECK(small.size() == 0 && f32_cache.size() == toks.size());
+    }
     s.truncate(2);
     CHECK(s.size() == 2);
     EXPECT_ERROR(s.truncate(3), LLMC_ERR_INVALID_ARGUMENT, "holds 2");

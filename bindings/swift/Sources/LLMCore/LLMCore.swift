@@ -279,7 +279,38 @@ public final class Session {
         handle = h!
     }
 
+    private init(handle: OpaquePointer, vocab: Int) {
+        self.handle = handle
+        self.vocab = vocab
+    }
+
     deinit { llmc_session_free(handle) }
+
+    /// An independent copy: the same model, numerics and KV type, and a copy of the cache.
+    public func fork() throws -> Session {
+        var h: OpaquePointer?
+        try check(llmc_session_fork(handle, &h))
+        return Session(handle: h!, vocab: vocab)
+    }
+
+    /// The cache in the session-state format (see llmc_session_state_save).
+    public func saveState() throws -> [UInt8] {
+        var n = 0
+        try check(llmc_session_state_size(handle, &n))
+        var state = [UInt8](repeating: 0, count: n)
+        try check(llmc_session_state_save(handle, &state, n, &n))
+        return Array(state[0..<n])
+    }
+
+    /// Replaces the cache with a saved state; throws and leaves the session unchanged when
+    /// it does not fit (another model shape, KV type or numeric path, too small a context,
+    /// truncated or corrupt bytes).
+    public func loadState(_ state: [UInt8]) throws {
+        let status = state.withUnsafeBufferPointer { b in
+            llmc_session_state_load(handle, b.baseAddress, b.count)
+        }
+        try check(status)
+    }
 
     public func count() throws -> Int {
         var n = 0
@@ -434,4 +465,176 @@ public final class Tensors {
         try check(llmc_tensors_read(handle, name, &out, size))
         return out
     }
+}
+
+// MARK: - Speech front end (llmc_audio_*, llmc_wav_decode, llmc_g2p_*, llmc_phoneme_*)
+
+/// A log-mel recipe (llmc_audio_params): a preset's, "fastspeech2" (default) or "whisper"
+/// (an unknown name throws .invalidArgument naming the known ones). Change the fields of `c`
+/// you need; every call checks them.
+public struct AudioParams {
+    public var c = llmc_audio_params()
+    public init(preset: String = "fastspeech2") throws {
+        try check(llmc_audio_default_params(preset, &c))
+    }
+}
+
+/// A decoded WAV file: samples (interleaved unless decoded as mono), the file's rate and
+/// channel count.
+public struct Wav {
+    public var samples: [Float]
+    public var sampleRate: UInt32
+    public var channels: UInt16
+}
+
+/// Decodes a RIFF/WAVE file held in memory (llmc_wav_decode); throws .format with the byte
+/// offset at fault for a truncated or compressed file.
+public func decodeWAV(_ bytes: [UInt8], mono: Bool = true) throws -> Wav {
+    var rate: UInt32 = 0
+    var channels: UInt16 = 0
+    var n = 0
+    try check(llmc_wav_decode(bytes, bytes.count, mono, nil, 0, &rate, &channels, &n))
+    let capacity = n
+    var out = [Float](repeating: 0, count: capacity)
+    try check(llmc_wav_decode(bytes, bytes.count, mono, &out, capacity, nil, nil, &n))
+    return Wav(samples: out, sampleRate: rate, channels: channels)
+}
+
+/// Feature frames audioFeatures and audioF0 give for `nSamples` samples at `sampleRate` Hz.
+public func audioFrames(_ nSamples: Int, sampleRate: UInt32, params: AudioParams) throws -> Int {
+    var c = params.c
+    var n = 0
+    try check(llmc_audio_n_frames(&c, nSamples, sampleRate, &n))
+    return n
+}
+
+/// Log-mel features (`frames` rows of `nMels`, row-major) and frame energy.
+public struct Features {
+    public var frames: Int
+    public var nMels: Int
+    public var logMel: [Float]
+    public var energy: [Float]
+    public func at(_ frame: Int, _ mel: Int) -> Float { logMel[frame * nMels + mel] }
+}
+
+/// Log-mel and energy of mono `pcm` at `sampleRate` Hz, resampled to the recipe's rate first
+/// when it differs (llmc_audio_features).
+public func audioFeatures(_ pcm: [Float], sampleRate: UInt32, params: AudioParams) throws
+    -> Features
+{
+    var c = params.c
+    let frames = try audioFrames(pcm.count, sampleRate: sampleRate, params: params)
+    let values = frames * params.c.n_mels
+    var logMel = [Float](repeating: 0, count: values)
+    var energy = [Float](repeating: 0, count: frames)
+    var n = 0
+    try check(
+        llmc_audio_features(
+            &c, pcm, pcm.count, sampleRate, &logMel, values, &energy, frames, &n))
+    return Features(frames: n, nMels: params.c.n_mels, logMel: logMel, energy: energy)
+}
+
+/// An F0 tracker.
+public enum F0Method: UInt32 {
+    case yin = 0  // LLMC_F0_YIN: every frame voiced
+    case pyin = 1  // LLMC_F0_PYIN: unvoiced frames have F0 NaN
+}
+
+/// F0 per feature frame: Hz (NaN where pYIN finds the frame unvoiced), voicing, and F0
+/// interpolated over the unvoiced frames.
+public struct F0Track {
+    public var f0: [Float]
+    public var voiced: [Bool]
+    public var f0Interpolated: [Float]
+}
+
+/// F0 of mono `pcm` at `sampleRate` Hz on the recipe's feature frames (llmc_audio_f0).
+public func audioF0(
+    _ pcm: [Float], sampleRate: UInt32, method: F0Method = .pyin, params: AudioParams
+) throws -> F0Track {
+    var c = params.c
+    let frames = try audioFrames(pcm.count, sampleRate: sampleRate, params: params)
+    var f0 = [Float](repeating: 0, count: frames)
+    var voiced = [UInt8](repeating: 0, count: frames)
+    var interp = [Float](repeating: 0, count: frames)
+    var n = 0
+    try check(
+        llmc_audio_f0(
+            &c, method.rawValue, pcm, pcm.count, sampleRate, &f0, &voiced, &interp, frames, &n))
+    return F0Track(f0: f0, voiced: voiced.map { $0 == 1 }, f0Interpolated: interp)
+}
+
+/// `pcm` (one channel) converted from `fromRate` to `toRate` Hz (llmc_audio_resample).
+public func resample(_ pcm: [Float], fromRate: UInt32, toRate: UInt32) throws -> [Float] {
+    var n = 0
+    try check(llmc_audio_resample(pcm, pcm.count, fromRate, toRate, nil, 0, &n))
+    let capacity = n
+    var out = [Float](repeating: 0, count: capacity)
+    try check(llmc_audio_resample(pcm, pcm.count, fromRate, toRate, &out, capacity, &n))
+    return out
+}
+
+/// Calls `body` with `text`'s UTF-8 bytes as a C pointer and length (no NUL needed).
+func withUTF8<R>(_ text: String, _ body: (UnsafePointer<CChar>?, Int) throws -> R) rethrows -> R {
+    let bytes = Array(text.utf8)
+    return try bytes.withUnsafeBufferPointer { b in
+        try body(UnsafeRawPointer(b.baseAddress)?.assumingMemoryBound(to: CChar.self), b.count)
+    }
+}
+
+/// A Mandarin pronunciation dictionary (llmc_g2p_dict); immutable, shareable between threads.
+public final class G2PDictionary {
+    let handle: OpaquePointer
+
+    /// Reads pinyin_dict.json and phrases_dict.json from `directory` (e.g. assets/pypinyin).
+    public init(directory: String) throws {
+        var h: OpaquePointer?
+        try check(llmc_g2p_dict_load(directory, &h))
+        handle = h!
+    }
+
+    /// Makes it from the two files' texts (e.g. read from the app's bundle).
+    public init(pinyinDict: String, phrasesDict: String) throws {
+        var h: OpaquePointer?
+        try withUTF8(pinyinDict) { a, na in
+            try withUTF8(phrasesDict) { b, nb in try check(llmc_g2p_dict_parse(a, na, b, nb, &h)) }
+        }
+        handle = h!
+    }
+
+    deinit { llmc_g2p_dict_free(handle) }
+
+    /// TONE3 syllables separated by spaces, "," and "." for the pauses (llmc_g2p_pinyin).
+    public func pinyin(_ text: String, toneSandhi: Bool = true) throws -> String {
+        try withUTF8(text) { t, nt in
+            try readText { llmc_g2p_pinyin(handle, t, nt, toneSandhi, $0, $1, $2) }
+        }
+    }
+
+    /// Phoneme ids as spoken (llmc_g2p_phonemes); phonemeSymbol names each.
+    public func phonemes(_ text: String) throws -> [UInt32] {
+        try withUTF8(text) { t, nt in
+            var n = 0
+            try check(llmc_g2p_phonemes(handle, t, nt, nil, 0, &n))
+            let capacity = n
+            var ids = [UInt32](repeating: 0, count: capacity)
+            try check(llmc_g2p_phonemes(handle, t, nt, &ids, capacity, &n))
+            return ids
+        }
+    }
+}
+
+/// Phonemes in the inventory (ids 0 ..< phonemeCount()).
+public func phonemeCount() -> Int { llmc_phoneme_count() }
+
+/// The symbol of phoneme `id` ("sil", "zh", "ong1").
+public func phonemeSymbol(_ id: UInt32) throws -> String {
+    try readText { llmc_phoneme_symbol(id, $0, $1, $2) }
+}
+
+/// The id of the phoneme written `symbol`.
+public func phonemeID(_ symbol: String) throws -> UInt32 {
+    var id: UInt32 = 0
+    try check(llmc_phoneme_id(symbol, &id))
+    return id
 }

@@ -1,4 +1,5 @@
-// XCTest of the Swift wrapper on the real SmolLM2 model (LLMCORE_ASSETS or ../../assets).
+// XCTest of the Swift wrapper on the real SmolLM2 model and the pypinyin dictionary
+// (LLMCORE_ASSETS or ../../assets), and on the WAV fixtures of tests/data/audio.
 // UNTESTED: written without a Swift toolchain (see README.md).
 import XCTest
 
@@ -71,6 +72,24 @@ final class LLMCoreTests: XCTestCase {
         XCTAssertEqual(g3.stopReason, .callback)
     }
 
+    func testForkAndSavedStateContinueLikeFreshSessions() throws {
+        let model = try Model(path: modelPath)
+        let tokens = try model.tokenize("The lighthouse keeper counted the ships")
+        let prompt = Array(tokens[0..<3]), more = Array(tokens[3..<5])
+        let base = try Session(model: model, nCtx: 64)
+        _ = try base.eval(prompt)
+        let fork = try base.fork()
+        let whole = try Session(model: model, nCtx: 64)
+        XCTAssertEqual(try fork.eval(more), try whole.eval(Array(tokens[0..<5])))
+        let state = try base.saveState()
+        let resumed = try Session(model: model, nCtx: 64)
+        try resumed.loadState(state)
+        XCTAssertEqual(try resumed.saveState(), state)
+        XCTAssertEqual(try resumed.eval(more), try base.eval(more))
+        XCTAssertThrowsError(try resumed.loadState(Array(state.dropLast())))
+        XCTAssertEqual(try resumed.count(), 5)
+    }
+
     func testSpeculateGreedyIsGenerate() throws {
         let model = try Model(path: modelPath)
         let tokens = try model.tokenize("The capital of France is")
@@ -124,5 +143,55 @@ final class LLMCoreTests: XCTestCase {
         }
         let ll = try model.loglikelihood(context: Array(tokens[0..<2]), continuation: [tokens[2]])
         XCTAssertLessThan(ll.logprob, 0)
+    }
+
+    var repoRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../../..")
+    }
+
+    func testAudioFeaturesAndF0() throws {
+        let url = repoRoot.appendingPathComponent("tests/data/audio/zh-150-16k-s16.wav")
+        let wav = try decodeWAV([UInt8](try Data(contentsOf: url)))
+        XCTAssertEqual(wav.sampleRate, 16000)
+        XCTAssertEqual(wav.samples.count, 119512)
+        let whisper = try AudioParams(preset: "whisper")
+        let f = try audioFeatures(wav.samples, sampleRate: wav.sampleRate, params: whisper)
+        XCTAssertEqual(f.frames, 746)
+        XCTAssertEqual(f.logMel.count, 746 * 80)
+        let t = try audioF0(wav.samples, sampleRate: wav.sampleRate, params: whisper)
+        XCTAssertEqual(t.voiced.filter { $0 }.count, 474)
+        let up = try resample(wav.samples, fromRate: 16000, toRate: 22050)
+        let fs2 = try AudioParams()
+        XCTAssertEqual(
+            try audioFeatures(up, sampleRate: 22050, params: fs2).logMel,
+            try audioFeatures(wav.samples, sampleRate: 16000, params: fs2).logMel)
+        XCTAssertThrowsError(try AudioParams(preset: "tacotron")) {
+            XCTAssertEqual(($0 as? LLMCoreError)?.kind, .invalidArgument)
+        }
+        XCTAssertThrowsError(try audioFeatures(wav.samples, sampleRate: 0, params: fs2)) {
+            XCTAssertEqual(($0 as? LLMCoreError)?.kind, .invalidArgument)
+        }
+        XCTAssertThrowsError(try decodeWAV([UInt8](repeating: 0, count: 10))) {
+            XCTAssertEqual(($0 as? LLMCoreError)?.kind, .format)
+        }
+    }
+
+    func testG2P() throws {
+        let env = ProcessInfo.processInfo.environment["LLMCORE_ASSETS"]
+        let assets = env ?? repoRoot.appendingPathComponent("assets").path
+        let dict = try G2PDictionary(directory: assets + "/pypinyin")
+        let text = "今天天气很好，我们一起去公园散步吧。"
+        XCTAssertEqual(
+            try dict.pinyin(text, toneSandhi: false),
+            "jin1 tian1 tian1 qi4 hen3 hao3 , wo3 men5 yi4 qi3 qu4 gong1 yuan2 san4 bu4 ba5 .")
+        let ids = try dict.phonemes(text)
+        XCTAssertEqual(ids.count, 31)
+        XCTAssertEqual(try phonemeSymbol(ids[0]), "j")
+        XCTAssertEqual(try phonemeID("sil"), ids.last)
+        XCTAssertEqual(phonemeCount(), 238)
+        XCTAssertThrowsError(try dict.phonemes("我爱Swift")) {
+            XCTAssertEqual(($0 as? LLMCoreError)?.kind, .invalidArgument)
+        }
     }
 }
