@@ -2,7 +2,7 @@
 # The evaluation benchmarks of BENCHMARKS.md, resumable: each run's results file goes under
 # bench/eval/results/ (committed); a run whose file exists is skipped.
 #
-#   scripts/bench-eval.sh [suites|pruned|throughput|all]   (default all; NICE=10)
+#   scripts/bench-eval.sh [suites|pruned|throughput|all]   (default all; THREADS=2; NICE=10)
 #
 # suites      each model present under assets/models (SmolLM2-135M, Qwen2.5-Coder-0.5B and,
 #             after scripts/fetch-assets.sh --qwen-target, -1.5B) on tasks/exam (first
@@ -15,12 +15,13 @@
 #             as f16 under $WORK (default /tmp/llmcore-bench-eval, not committed), each on tasks/exam
 #             (EXAM_LIMIT docs per task) next to the dense model; table and plot per task.
 # throughput  requests/s of lm-eval (scripts/lm_eval_parity.py in $VENV with its best settings
-#             measured here: batch 32, OMP_WAIT_POLICY=PASSIVE, 2 threads) and of llmcore eval
+#             measured here: batch 32, OMP_WAIT_POLICY=PASSIVE, THREADS threads) and of llmcore eval
 #             (fast and exact paths) on kjv_book and austen_novel, 100 docs each, one after the
 #             other in this run; written to bench/eval/results/throughput-*.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WHAT=${1:-all}
+THREADS=${THREADS:-2}
 NICE=${NICE:-10}
 EXAM_LIMIT=${EXAM_LIMIT:-100}
 SYN_LIMIT=${SYN_LIMIT:-20}
@@ -37,7 +38,7 @@ run_eval() {
   local f=$1 gguf=$2 suite=$3 limit=$4
   [ -f "$f" ] && { echo "have $f"; return; }
   echo "== $(basename "$gguf") on $suite (limit $limit, $simd, load $(cut -d' ' -f1 /proc/loadavg))"
-  nice -n "$NICE" "$BIN" eval --model "$gguf" --tasks "$suite" --limit "$limit" \
+  nice -n "$NICE" "$BIN" eval --model "$gguf" --tasks "$suite" --limit "$limit" --threads "$THREADS" \
     --out "$f.partial" --samples > "${f%.json}.txt"
   mv "$f.partial" "$f"
   cat "${f%.json}.txt"
@@ -82,7 +83,7 @@ pruned() {
       echo "== prune $m $pat (load $(cut -d' ' -f1 /proc/loadavg))"
       # shellcheck disable=SC2086
       nice -n "$NICE" "$BIN" prune --model "assets/models/$base.gguf" $args --calib "file:$indomain" \
-        --nsamples 32 --seqlen 512 --seed 0 --format f16 --out "$model" --force
+        --nsamples 32 --seqlen 512 --seed 0 --format f16 --threads "$THREADS" --out "$model" --force
     fi
     run_eval "$f" "$model" exam "$EXAM_LIMIT"
     files="$files,$f"; labels="$labels,$m-$pat"
@@ -99,18 +100,18 @@ throughput() {
   "$VENV/bin/python" scripts/lm_eval_parity.py \
     --task tasks/exam/kjv_book.json --task tasks/exam/austen_novel.json \
     --model assets/models/SmolLM2-135M-Instruct.Q4_1.gguf --limit 100 \
-    --out "$OUT/lm_eval-$stamp" --batch-sizes 32 --omp-wait-policy PASSIVE
+    --out "$OUT/lm_eval-$stamp" --batch-sizes 32 --omp-wait-policy PASSIVE --threads "$THREADS"
   for t in kjv_book austen_novel; do
     for path in fast exact; do
       flag=""; [ $path = exact ] && flag="--exact"
       echo "== llmcore eval $t $path (load $(cut -d' ' -f1 /proc/loadavg))"
       "$BIN" eval --model assets/models/SmolLM2-135M-Instruct.Q4_1.gguf \
-        --tasks "tasks/exam/$t.json" --limit 100 $flag --json > "$OUT/ours-$stamp-$t-$path.json"
+        --tasks "tasks/exam/$t.json" --limit 100 --threads "$THREADS" $flag --json > "$OUT/ours-$stamp-$t-$path.json"
     done
   done
-  python3 - "$OUT" "$stamp" "$simd" > "$f" <<'PY'
-import json, sys, glob
-out, stamp, simd = sys.argv[1:4]
+  python3 - "$OUT" "$stamp" "$simd" "$THREADS" > "$f" <<'PY'
+import json, sys
+out, stamp, simd, threads = sys.argv[1:5]
 rows = []
 for t in ["kjv_book", "austen_novel"]:
     ref = json.load(open(f"{out}/lm_eval-{stamp}/{t}.json"))
@@ -122,7 +123,7 @@ for t in ["kjv_book", "austen_novel"]:
                      "lm_eval_requests_per_s": peer["requests_per_s"],
                      "lm_eval_batch_size": peer["batch_size"],
                      "ratio": ours["requests_per_s"] / peer["requests_per_s"]})
-json.dump({"date": stamp, "simd": simd, "threads": 2, "rows": rows}, sys.stdout, indent=1)
+json.dump({"date": stamp, "simd": simd, "threads": int(threads), "rows": rows}, sys.stdout, indent=1)
 PY
   cat "$f"
 }
