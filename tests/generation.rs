@@ -90,7 +90,7 @@ fn sampling_is_reproducible_by_seed_and_varies_across_seeds() {
         let params = GenerateParams {
             max_tokens: 24,
             sampler,
-            stop: vec![],
+            ..Default::default()
         };
         generate(&mut s, &ids, &params, &mut |_| true)
             .unwrap()

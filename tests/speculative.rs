@@ -308,7 +308,7 @@ fn speculative_sampling_matches_the_target_distribution() {
                 generate: GenerateParams {
                     max_tokens: len,
                     sampler: SamplerParams { seed, ..sampler },
-                    stop: vec![],
+                    ..Default::default()
                 },
                 tree,
                 budget: Budget::Fixed(4),

@@ -2,7 +2,9 @@
 //! streaming text to a callback until EOS, a stop string, the token limit or a full context.
 
 use super::forward::LogitRows;
-use super::sampling::{out_of_range, Sampler, SamplerParams, Setting};
+use super::sampling::{
+    out_of_range, validate_logit_bias, LogitBias, Sampler, SamplerParams, Setting,
+};
 use super::session::Session;
 use crate::tokenizer::StreamDecoder;
 use crate::Result;
@@ -14,6 +16,8 @@ use alloc::vec::Vec;
 pub struct GenerateParams {
     pub max_tokens: usize,
     pub sampler: SamplerParams,
+    /// Added to the logits before the sampler's other steps ([`Sampler::distribution`]).
+    pub logit_bias: Vec<LogitBias>,
     /// Generation stops before any of these strings; they are not part of the output.
     pub stop: Vec<String>,
 }
@@ -23,6 +27,7 @@ impl Default for GenerateParams {
         GenerateParams {
             max_tokens: 128,
             sampler: SamplerParams::default(),
+            logit_bias: Vec::new(),
             stop: Vec::new(),
         }
     }
@@ -32,6 +37,13 @@ impl GenerateParams {
     /// [`GenerateParams::validate_named`] with the Rust field names.
     pub fn validate(&self) -> Result<()> {
         self.validate_named(&Setting::field_name)
+    }
+
+    /// [`GenerateParams::validate_named`], and the logit bias against a vocabulary of
+    /// `vocab_size` tokens ([`validate_logit_bias`]).
+    pub fn validate_for(&self, vocab_size: usize, name: &dyn Fn(Setting) -> String) -> Result<()> {
+        self.validate_named(name)?;
+        validate_logit_bias(&self.logit_bias, vocab_size, name)
     }
 
     /// Checks the sampler's ranges ([`SamplerParams::validate_named`]) and that no stop string
@@ -244,17 +256,17 @@ impl<'a> Emitter<'a> {
 
 /// Generates after `prompt` (appended to whatever `session` already holds). `on_text` receives
 /// each piece of new text as soon as it is complete UTF-8 and clear of stop strings; returning
-/// `false` stops generation. Settings out of range ([`GenerateParams::validate`]) are refused
-/// before any work.
+/// `false` stops generation. Settings out of range ([`GenerateParams::validate_for`] the
+/// model's vocabulary) are refused before any work.
 pub fn generate(
     session: &mut Session,
     prompt: &[u32],
     params: &GenerateParams,
     on_text: &mut dyn FnMut(&str) -> bool,
 ) -> Result<Generation> {
-    params.validate()?;
     let model = session.model().clone();
-    let mut sampler = Sampler::new(params.sampler);
+    params.validate_for(model.config.vocab_size, &Setting::field_name)?;
+    let mut sampler = Sampler::with_logit_bias(params.sampler, &params.logit_bias);
     let mut history: Vec<u32> = prompt.to_vec();
     let mut emitter = Emitter::new(model.tokenizer(), prompt.len(), params, on_text);
     if params.max_tokens == 0 {

@@ -1,13 +1,16 @@
-//! Next-token selection: greedy, or sampling with repetition penalty, top-k, top-p and
-//! temperature (applied in that order, as llama.cpp's default chain does), from a seeded RNG.
+//! Next-token selection: greedy, or sampling from a seeded RNG, through the chain llama.cpp's
+//! default sampler applies, in its order: logit bias, penalties (repetition, frequency,
+//! presence), top-k, top-p, min-p, temperature.
 
-use crate::math::{cos, expf, ln, sqrt};
+use crate::math::{cos, expf, ln, lnf, sqrt};
 use crate::{Error, Result};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// Sampling settings ([`SamplerParams::validate`] states their ranges). `temperature == 0` means greedy (argmax after the repetition penalty).
+/// Sampling settings ([`SamplerParams::validate`] states their ranges). `temperature == 0`
+/// means greedy (argmax after the logit bias and the penalties). Every setting's neutral value
+/// turns its step off; the defaults are neutral but for `top_k` and `top_p`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SamplerParams {
     pub temperature: f32,
@@ -15,10 +18,18 @@ pub struct SamplerParams {
     pub top_k: usize,
     /// Keep the smallest set whose probability reaches `top_p` (1 = all).
     pub top_p: f32,
+    /// Keep the tokens whose probability is at least `min_p` times the most likely one's
+    /// (0 = all).
+    pub min_p: f32,
     /// Divides positive and multiplies negative logits of recent tokens (1 = off).
     pub repeat_penalty: f32,
-    /// How many recent tokens the penalty looks at.
+    /// How many recent tokens the penalties look at.
     pub repeat_last_n: usize,
+    /// Subtracted from a recent token's logit once per occurrence (0 = off; negative favours
+    /// repeats).
+    pub frequency_penalty: f32,
+    /// Subtracted once from the logit of every token that occurs recently (0 = off).
+    pub presence_penalty: f32,
     pub seed: u64,
 }
 
@@ -28,21 +39,29 @@ impl Default for SamplerParams {
             temperature: 0.0,
             top_k: 40,
             top_p: 0.95,
+            min_p: 0.0,
             repeat_penalty: 1.0,
             repeat_last_n: 64,
+            frequency_penalty: 0.0,
+            presence_penalty: 0.0,
             seed: 0,
         }
     }
 }
 
 /// A generation setting that validation can refuse: one of [`SamplerParams`]' ranged fields,
-/// or the `i`-th stop string of a [`GenerateParams`](super::generate::GenerateParams). Front
-/// ends spell it their own way in the error (the CLI as its flag, the C ABI as its struct field).
+/// the `i`-th entry of a logit bias ([`LogitBias`]), or the `i`-th stop string of a
+/// [`GenerateParams`](super::generate::GenerateParams). Front ends spell it their own way in
+/// the error (the CLI as its flag, the C ABI as its struct field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Setting {
     Temperature,
     TopP,
+    MinP,
     RepeatPenalty,
+    FrequencyPenalty,
+    PresencePenalty,
+    LogitBias(usize),
     Stop(usize),
 }
 
@@ -52,10 +71,41 @@ impl Setting {
         match self {
             Setting::Temperature => "temperature".into(),
             Setting::TopP => "top_p".into(),
+            Setting::MinP => "min_p".into(),
             Setting::RepeatPenalty => "repeat_penalty".into(),
+            Setting::FrequencyPenalty => "frequency_penalty".into(),
+            Setting::PresencePenalty => "presence_penalty".into(),
+            Setting::LogitBias(i) => format!("logit_bias[{i}]"),
             Setting::Stop(i) => format!("stop[{i}]"),
         }
     }
+}
+
+/// Added to one token's logit before anything else (`-inf` bans the token).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogitBias {
+    pub token: u32,
+    pub bias: f32,
+}
+
+/// Checks each entry of a logit bias: `token` below `vocab_size` and `bias` finite or `-inf`;
+/// the error names the first bad entry as `name` spells [`Setting::LogitBias`].
+pub fn validate_logit_bias(
+    bias: &[LogitBias],
+    vocab_size: usize,
+    name: &dyn Fn(Setting) -> String,
+) -> Result<()> {
+    for (i, b) in bias.iter().enumerate() {
+        if b.token as usize >= vocab_size {
+            let allowed = format!("for a token below the vocabulary size {vocab_size}");
+            return Err(out_of_range(name(Setting::LogitBias(i)), b.token, &allowed));
+        }
+        if !(b.bias.is_finite() || b.bias == f32::NEG_INFINITY) {
+            let allowed = "a finite bias or -inf (bans the token)";
+            return Err(out_of_range(name(Setting::LogitBias(i)), b.bias, allowed));
+        }
+    }
+    Ok(())
 }
 
 /// The error for `setting` (spelled `name`) holding `value` outside `allowed`.
@@ -70,8 +120,9 @@ impl SamplerParams {
     }
 
     /// Checks each ranged setting: `temperature` finite and >= 0 (0 = greedy), `top_p` in
-    /// (0, 1], `repeat_penalty` finite and > 0 (1 = off); the error names the first setting out
-    /// of range as `name` spells it, with its value and the allowed range. `top_k`,
+    /// (0, 1], `min_p` in [0, 1] (0 = off), `repeat_penalty` finite and > 0 (1 = off),
+    /// `frequency_penalty` and `presence_penalty` finite (0 = off); the error names the first
+    /// setting out of range as `name` spells it, with its value and the allowed range. `top_k`,
     /// `repeat_last_n` and `seed` take any value.
     pub fn validate_named(&self, name: &dyn Fn(Setting) -> String) -> Result<()> {
         let t = self.temperature;
@@ -83,10 +134,22 @@ impl SamplerParams {
         if !(p > 0.0 && p <= 1.0) {
             return Err(out_of_range(name(Setting::TopP), p, "in (0, 1]"));
         }
+        let m = self.min_p;
+        if !(0.0..=1.0).contains(&m) {
+            return Err(out_of_range(name(Setting::MinP), m, "in [0, 1] (0 = off)"));
+        }
         let r = self.repeat_penalty;
         if !(r.is_finite() && r > 0.0) {
             let allowed = "a finite number > 0 (1 = off)";
             return Err(out_of_range(name(Setting::RepeatPenalty), r, allowed));
+        }
+        for (setting, v) in [
+            (Setting::FrequencyPenalty, self.frequency_penalty),
+            (Setting::PresencePenalty, self.presence_penalty),
+        ] {
+            if !v.is_finite() {
+                return Err(out_of_range(name(setting), v, "a finite number (0 = off)"));
+            }
         }
         Ok(())
     }
@@ -155,20 +218,28 @@ pub fn argmax(xs: &[f32]) -> usize {
 #[derive(Debug, Clone)]
 pub struct Sampler {
     pub params: SamplerParams,
+    logit_bias: Vec<LogitBias>,
     rng: Rng,
 }
 
 impl Sampler {
     pub fn new(params: SamplerParams) -> Sampler {
+        Sampler::with_logit_bias(params, &[])
+    }
+
+    /// A sampler that adds `logit_bias` to the logits first (checked against the vocabulary
+    /// with [`validate_logit_bias`] by whoever knows it; an id past the logits is ignored).
+    pub fn with_logit_bias(params: SamplerParams, logit_bias: &[LogitBias]) -> Sampler {
         Sampler {
             params,
+            logit_bias: logit_bias.to_vec(),
             rng: Rng::new(params.seed),
         }
     }
 
-    /// Chooses the next token from `logits` (modified in place by the penalty) given the
-    /// tokens seen so far: a draw from [`Sampler::distribution`] (greedy takes its one token
-    /// without touching the RNG).
+    /// Chooses the next token from `logits` (modified in place by the logit bias and the
+    /// penalties) given the tokens seen so far: a draw from [`Sampler::distribution`] (greedy
+    /// takes its one token without touching the RNG).
     pub fn sample(&mut self, logits: &mut [f32], history: &[u32]) -> u32 {
         let dist = self.distribution(logits, history);
         if self.params.temperature <= 0.0 {
@@ -178,28 +249,27 @@ impl Sampler {
     }
 
     /// The distribution [`Sampler::sample`] draws from, as `(token, probability)` pairs with
-    /// nonzero probability, most likely first (ties by id): the repetition penalty over the
-    /// last `repeat_last_n` tokens of `history` (applied to `logits` in place), then top-k,
-    /// top-p at temperature 1 and softmax at `temperature`; greedy is the argmax with
-    /// probability 1. Speculative decoding verifies draft tokens against it.
+    /// nonzero probability, most likely first (ties by id). The steps, in llama.cpp's order
+    /// (`common_sampler`: logit bias, penalties, top-k, top-p, min-p, temperature, dist):
+    /// 1. `l[t] += bias[t]` for each [`LogitBias`] entry (in `logits`, in place);
+    /// 2. over the last `repeat_last_n` tokens of `history`, each token `t` occurring `c > 0`
+    ///    times gets `l[t] = l[t] / r` if `l[t] > 0` else `l[t] * r` (repetition penalty `r`),
+    ///    then `l[t] -= c * frequency_penalty + presence_penalty` (in place);
+    /// 3. greedy (`temperature == 0`) ends here: the argmax with probability 1;
+    /// 4. top-k: the `top_k` largest logits;
+    /// 5. top-p: the smallest prefix whose softmax (temperature 1) mass reaches `top_p`;
+    /// 6. min-p: the tokens with `l[t] >= max l + ln(min_p)`, i.e. `p(t) >= min_p * p_max`;
+    /// 7. softmax of `l / temperature` over what is left.
+    ///
+    /// Speculative decoding verifies draft tokens against it.
     pub fn distribution(&self, logits: &mut [f32], history: &[u32]) -> Vec<(u32, f64)> {
         let p = self.params;
-        if p.repeat_penalty != 1.0 {
-            let recent = &history[history.len().saturating_sub(p.repeat_last_n)..];
-            let mut seen = Vec::with_capacity(recent.len());
-            for &t in recent {
-                let t = t as usize;
-                if t < logits.len() && !seen.contains(&t) {
-                    seen.push(t);
-                    let l = &mut logits[t];
-                    *l = if *l > 0.0 {
-                        *l / p.repeat_penalty
-                    } else {
-                        *l * p.repeat_penalty
-                    };
-                }
+        for b in &self.logit_bias {
+            if let Some(l) = logits.get_mut(b.token as usize) {
+                *l += b.bias;
             }
         }
+        self.apply_penalties(logits, history);
         if p.temperature <= 0.0 {
             return alloc::vec![(argmax(logits) as u32, 1.0)];
         }
@@ -217,8 +287,8 @@ impl Sampler {
         cand.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         cand.truncate(k);
         // Top-p over the softmax at temperature 1 (llama.cpp's order: top-p before temperature).
-        let probs = softmax_scaled(&cand, 1.0);
         if p.top_p < 1.0 {
+            let probs = softmax_scaled(&cand, 1.0);
             let mut acc = 0.0;
             let mut keep = cand.len();
             for (i, &pr) in probs.iter().enumerate() {
@@ -230,12 +300,41 @@ impl Sampler {
             }
             cand.truncate(keep);
         }
+        // Min-p: cand is sorted, so the kept tokens are a prefix (the first always stays).
+        if p.min_p > 0.0 {
+            let floor = cand[0].1 + lnf(p.min_p);
+            let keep = 1 + cand[1..].iter().take_while(|c| c.1 >= floor).count();
+            cand.truncate(keep);
+        }
         let probs = softmax_scaled(&cand, p.temperature);
         cand.iter()
             .zip(probs)
             .filter(|(_, pr)| *pr > 0.0)
             .map(|(c, pr)| (c.0, pr))
             .collect()
+    }
+
+    /// Step 2 of [`Sampler::distribution`]: the repetition, frequency and presence penalties
+    /// over the last `repeat_last_n` tokens of `history`, each distinct token once with its
+    /// count (ids past the logits are ignored).
+    fn apply_penalties(&self, logits: &mut [f32], history: &[u32]) {
+        let p = self.params;
+        if p.repeat_penalty == 1.0 && p.frequency_penalty == 0.0 && p.presence_penalty == 0.0 {
+            return;
+        }
+        let mut recent = history[history.len().saturating_sub(p.repeat_last_n)..].to_vec();
+        recent.sort_unstable();
+        for run in recent.chunk_by(|a, b| a == b) {
+            let Some(l) = logits.get_mut(run[0] as usize) else {
+                continue;
+            };
+            *l = if *l > 0.0 {
+                *l / p.repeat_penalty
+            } else {
+                *l * p.repeat_penalty
+            };
+            *l -= run.len() as f32 * p.frequency_penalty + p.presence_penalty;
+        }
     }
 
     /// Draws a token from `dist` (probabilities summing to 1, as [`Sampler::distribution`]
@@ -271,6 +370,7 @@ fn softmax_scaled(cand: &[(u32, f32)], temperature: f32) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn greedy_takes_argmax_after_penalty() {
@@ -350,6 +450,24 @@ mod tests {
                 "inf",
             ),
             (SamplerParams { top_p: 0.0, ..ok }, "top_p", "0"),
+            (SamplerParams { min_p: -0.1, ..ok }, "min_p", "-0.1"),
+            (SamplerParams { min_p: 1.5, ..ok }, "min_p", "1.5"),
+            (
+                SamplerParams {
+                    frequency_penalty: f32::INFINITY,
+                    ..ok
+                },
+                "frequency_penalty",
+                "inf",
+            ),
+            (
+                SamplerParams {
+                    presence_penalty: f32::NAN,
+                    ..ok
+                },
+                "presence_penalty",
+                "NaN",
+            ),
             (SamplerParams { top_p: 1.5, ..ok }, "top_p", "1.5"),
             (
                 SamplerParams {
@@ -373,7 +491,14 @@ mod tests {
             };
             assert!(m.starts_with(&format!("{field} must be ")), "{m}");
             assert!(m.ends_with(&format!("got {value}")), "{m}");
-            let others = ["temperature", "top_p", "repeat_penalty"];
+            let others = [
+                "temperature",
+                "top_p",
+                "min_p",
+                "repeat_penalty",
+                "frequency_penalty",
+                "presence_penalty",
+            ];
             assert!(others.iter().all(|o| *o == field || !m.contains(o)), "{m}");
             // A front end's own spelling replaces the field name.
             let Err(Error::InvalidArgument(m)) = bad.validate_named(&|s| format!("<{s:?}>")) else {
@@ -419,5 +544,84 @@ mod tests {
         for _ in 0..200 {
             assert_eq!(s.sample(&mut [2.0, 1.0, 0.0], &[]), 0);
         }
+    }
+
+    #[test]
+    fn penalties_count_each_recent_token_once_per_occurrence() {
+        // History [2, 0, 2, 2, 1] with last_n 4 sees token 0 once, 2 twice, 1 once.
+        let s = Sampler::new(SamplerParams {
+            repeat_penalty: 2.0,
+            repeat_last_n: 4,
+            frequency_penalty: 0.5,
+            presence_penalty: 0.25,
+            ..Default::default()
+        });
+        let mut logits = [4.0, -1.0, 3.0, 1.0];
+        s.apply_penalties(&mut logits, &[2, 0, 2, 2, 1]);
+        // 0: 4/2 - (0.5 + 0.25); 1: -1*2 - 0.75; 2: 3/2 - (2*0.5 + 0.25); 3 unseen.
+        assert_eq!(logits, [1.25, -2.75, 0.25, 1.0]);
+    }
+
+    #[test]
+    fn logit_bias_comes_first_and_minus_infinity_bans() {
+        let mut s = Sampler::with_logit_bias(
+            SamplerParams::default(),
+            &[
+                LogitBias {
+                    token: 0,
+                    bias: f32::NEG_INFINITY,
+                },
+                LogitBias {
+                    token: 2,
+                    bias: 0.5,
+                },
+            ],
+        );
+        let mut logits = [9.0, 1.0, 0.75];
+        assert_eq!(s.sample(&mut logits, &[]), 2);
+        assert_eq!(logits, [f32::NEG_INFINITY, 1.0, 1.25]);
+        let vocab = |i| {
+            alloc::vec![LogitBias {
+                token: i,
+                bias: 1.0
+            }]
+        };
+        assert_eq!(
+            validate_logit_bias(&vocab(2), 3, &Setting::field_name),
+            Ok(())
+        );
+        let e = validate_logit_bias(&vocab(3), 3, &Setting::field_name).unwrap_err();
+        assert!(e.to_string().contains("logit_bias[0]"), "{e}");
+        let nan = [LogitBias {
+            token: 0,
+            bias: f32::NAN,
+        }];
+        assert!(validate_logit_bias(&nan, 3, &Setting::field_name).is_err());
+    }
+
+    #[test]
+    fn min_p_keeps_the_tokens_within_a_factor_of_the_best() {
+        // Probabilities 0.5, 0.3, 0.15, 0.05 at temperature 1; min_p 0.3 keeps p >= 0.15.
+        let l = |p: f32| libm::logf(p);
+        let s = Sampler::new(SamplerParams {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            min_p: 0.3,
+            ..Default::default()
+        });
+        let mut logits = [l(0.15), l(0.5), l(0.05), l(0.3)];
+        let d = s.distribution(&mut logits, &[]);
+        let ids: Vec<u32> = d.iter().map(|x| x.0).collect();
+        assert_eq!(ids, [1, 3, 0]);
+        for ((_, p), want) in d.iter().zip([0.5 / 0.95, 0.3 / 0.95, 0.15 / 0.95]) {
+            assert!((p - want).abs() < 1e-6, "{d:?}");
+        }
+        // min_p 1 keeps only the most likely token.
+        let one = Sampler::new(SamplerParams {
+            min_p: 1.0,
+            ..s.params
+        });
+        assert_eq!(one.distribution(&mut logits, &[]), [(1, 1.0)]);
     }
 }

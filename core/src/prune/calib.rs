@@ -172,6 +172,7 @@ impl Default for SelfGenParams {
                 repeat_penalty: 1.2,
                 repeat_last_n: 64,
                 seed: 0,
+                ..SamplerParams::default()
             },
             drop: 0.2,
         }
@@ -197,10 +198,12 @@ impl SelfGenParams {
         self.sampler.validate()
     }
 
-    /// The settings as JSON (what a cached set records).
+    /// The settings as JSON (what a cached set records). The sampler steps added after the
+    /// first cached sets (min-p, frequency and presence penalties) appear only when on, so a
+    /// set made before them still matches its settings.
     fn to_json(self) -> Json {
         let s = self.sampler;
-        Json::object(vec![
+        let mut fields = vec![
             ("texts", Json::from(self.texts as u64)),
             ("seed_tokens", Json::from(self.seed_tokens as u64)),
             ("max_new", Json::from(self.max_new as u64)),
@@ -210,7 +213,17 @@ impl SelfGenParams {
             ("repeat_penalty", Json::from(s.repeat_penalty as f64)),
             ("seed", Json::from(s.seed)),
             ("drop", Json::from(self.drop)),
-        ])
+        ];
+        for (key, value) in [
+            ("min_p", s.min_p),
+            ("frequency_penalty", s.frequency_penalty),
+            ("presence_penalty", s.presence_penalty),
+        ] {
+            if value != 0.0 {
+                fields.push((key, Json::from(value as f64)));
+            }
+        }
+        Json::object(fields)
     }
 }
 
@@ -311,7 +324,7 @@ pub fn selfgen(
                 repeat_last_n: params.sampler.repeat_last_n.max(n_ctx),
                 ..params.sampler
             },
-            stop: Vec::new(),
+            ..GenerateParams::default()
         };
         let g = generate(&mut session, &seed, &gp, &mut |_| true)?;
         let mut tokens = seed;

@@ -10,7 +10,7 @@ use super::static_tree::Shape;
 use super::tree::{Candidates, DraftTree};
 use super::verify::{verify, RankStats};
 use crate::model::generate::{now, Emitter, GenerateParams, Generation, StopReason};
-use crate::model::sampling::Sampler;
+use crate::model::sampling::{validate_logit_bias, Sampler, Setting};
 use crate::model::{Batch, LogitRows, Mask, Session};
 use crate::{Error, Result};
 use alloc::format;
@@ -411,6 +411,8 @@ impl Speculator {
         };
         // Every id checked before any work, so a bad one leaves the session as it was.
         session.model().check_tokens(prompt)?;
+        let vocab = session.model().config.vocab_size;
+        validate_logit_bias(&gp.logit_bias, vocab, &Setting::field_name)?;
         let room = session.capacity() - session.len();
         if prompt.len() > room {
             return Err(Error::ContextOverflow {
@@ -422,8 +424,7 @@ impl Speculator {
             self.profile(session, draft)?;
         }
         let model = session.model().clone();
-        let vocab = model.config.vocab_size;
-        let mut sampler = Sampler::new(gp.sampler);
+        let mut sampler = Sampler::with_logit_bias(gp.sampler, &gp.logit_bias);
         let mut emitter = Emitter::new(model.tokenizer(), prompt.len(), gp, on_text);
         let mut stats = SpecStats::default();
         if gp.max_tokens == 0 {
