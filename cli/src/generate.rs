@@ -7,7 +7,7 @@ use crate::sparse;
 use crate::Failure;
 use llmcore::io::json::Json;
 use llmcore::model::generate::{generate, GenerateParams};
-use llmcore::model::sampling::{SamplerParams, Setting};
+use llmcore::model::sampling::{LogitBias, SamplerParams, Setting};
 use llmcore::model::{Numerics, Session};
 use std::ffi::OsString;
 
@@ -47,29 +47,78 @@ pub const SAMPLER_FLAGS: &[Flag] = &[
         "nucleus probability in (0, 1] (default 0.95)",
     ),
     opt(
+        "--min-p",
+        "P",
+        "keep tokens at least P times as likely as the best, in [0, 1], 0 = off (default 0)",
+    ),
+    opt(
         "--repeat-penalty",
         "R",
-        "penalty on the last 64 tokens, > 0, 1 = off (default 1)",
+        "penalty on recent tokens, > 0, 1 = off (default 1)",
+    ),
+    opt(
+        "--repeat-last-n",
+        "N",
+        "how many recent tokens the penalties look at (default 64)",
+    ),
+    opt(
+        "--frequency-penalty",
+        "F",
+        "subtracted per occurrence of a recent token, finite, 0 = off (default 0)",
+    ),
+    opt(
+        "--presence-penalty",
+        "F",
+        "subtracted once from each recent token, finite, 0 = off (default 0)",
+    ),
+    opt(
+        "--logit-bias",
+        "ID=B,...",
+        "add B to token ID's logit first (B finite or -inf = ban)",
     ),
     opt("--seed", "S", "random seed (default 0)"),
     opt("--stop", "TEXT", "stop before this (non-empty) string"),
 ];
 
-/// The sampler set by `--temperature`, `--top-k`, `--top-p`, `--repeat-penalty` and `--seed`,
-/// each defaulting to `defaults`' value (not yet validated).
+/// The sampler set by `--temperature`, `--top-k`, `--top-p`, `--min-p`, the penalty flags and
+/// `--seed`, each defaulting to `defaults`' value (not yet validated).
 pub fn sampler_from_flags(p: &Parsed, defaults: SamplerParams) -> Result<SamplerParams, Failure> {
+    let num = |name, default: f32| p.num(name, default).map_err(usage_err);
     Ok(SamplerParams {
-        temperature: p
-            .num("--temperature", defaults.temperature)
-            .map_err(usage_err)?,
+        temperature: num("--temperature", defaults.temperature)?,
         top_k: p.num("--top-k", defaults.top_k).map_err(usage_err)?,
-        top_p: p.num("--top-p", defaults.top_p).map_err(usage_err)?,
-        repeat_penalty: p
-            .num("--repeat-penalty", defaults.repeat_penalty)
+        top_p: num("--top-p", defaults.top_p)?,
+        min_p: num("--min-p", defaults.min_p)?,
+        repeat_penalty: num("--repeat-penalty", defaults.repeat_penalty)?,
+        repeat_last_n: p
+            .num("--repeat-last-n", defaults.repeat_last_n)
             .map_err(usage_err)?,
-        repeat_last_n: defaults.repeat_last_n,
+        frequency_penalty: num("--frequency-penalty", defaults.frequency_penalty)?,
+        presence_penalty: num("--presence-penalty", defaults.presence_penalty)?,
         seed: p.num("--seed", defaults.seed).map_err(usage_err)?,
     })
+}
+
+/// `--logit-bias ID=B[,ID=B...]` (empty when absent; ranges are checked against the model).
+fn logit_bias_from_flag(p: &Parsed) -> Result<Vec<LogitBias>, Failure> {
+    let Some(list) = p.str("--logit-bias") else {
+        return Ok(Vec::new());
+    };
+    list.split(',')
+        .map(|entry| {
+            let parsed = entry.split_once('=').and_then(|(id, bias)| {
+                Some(LogitBias {
+                    token: id.trim().parse().ok()?,
+                    bias: bias.trim().parse().ok()?,
+                })
+            });
+            parsed.ok_or_else(|| {
+                usage_err(format!(
+                    "--logit-bias: '{entry}' is not TOKEN_ID=BIAS (e.g. 13=-inf,42=1.5)"
+                ))
+            })
+        })
+        .collect()
 }
 
 /// `--max-tokens` (default 128), the sampler flags and `--stop`, validated (the error names
@@ -78,6 +127,7 @@ pub fn generate_params_from_flags(p: &Parsed) -> Result<GenerateParams, Failure>
     let params = GenerateParams {
         max_tokens: p.num("--max-tokens", 128).map_err(usage_err)?,
         sampler: sampler_from_flags(p, SamplerParams::default())?,
+        logit_bias: logit_bias_from_flag(p)?,
         stop: p
             .str("--stop")
             .map(|s| vec![s.to_string()])
@@ -93,6 +143,7 @@ pub fn generate_params_from_flags(p: &Parsed) -> Result<GenerateParams, Failure>
 pub fn flag_name(setting: Setting) -> String {
     match setting {
         Setting::Stop(_) => "--stop".into(),
+        Setting::LogitBias(i) => format!("--logit-bias entry {i}"),
         other => format!("--{}", other.field_name().replace('_', "-")),
     }
 }
@@ -104,6 +155,9 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
     let params = generate_params_from_flags(&p)?;
     let sparse_kind = sparse::kind(&p)?;
     let model = sparse::load(p.required_path("--model").map_err(usage_err)?, sparse_kind)?;
+    params
+        .validate_for(model.config.vocab_size, &flag_name)
+        .map_err(|e| usage_err(e.to_string()))?;
     let prompt_text = p.required("--prompt").map_err(usage_err)?;
     let tok = model.tokenizer();
     let text = if p.flag("--chat") {

@@ -9,7 +9,7 @@
 //! median of N runs.
 
 use crate::args::{opt, path, switch, Flag, Parsed};
-use crate::generate::{generate_params_from_flags, SAMPLER_FLAGS};
+use crate::generate::{flag_name, generate_params_from_flags, SAMPLER_FLAGS};
 use crate::kv;
 use crate::output::{load_model, note, parse, usage_err, write_stdout};
 use crate::progress::Progress;
@@ -280,6 +280,10 @@ pub fn run(argv: &[OsString]) -> Result<(), Failure> {
     let kv_type = kv::kv_type(&p, numerics)?;
     let target_path = p.required_path("--target").map_err(usage_err)?;
     let target = load_model(target_path)?;
+    params
+        .generate
+        .validate_for(target.config.vocab_size, &flag_name)
+        .map_err(|e| usage_err(e.to_string()))?;
     let mut draft = draft_from_flags(&p, &target, numerics)?;
     let tok = target.tokenizer();
     let json = p.flag("--json");

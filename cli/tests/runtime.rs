@@ -244,7 +244,16 @@ fn usage_error_naming(args: &[&OsStr], needle: &str, others: &[&str]) {
 #[test]
 fn each_sampler_setting_out_of_range_is_named_alone_with_its_value() {
     let m = model();
-    let flags = ["--temperature", "--top-p", "--repeat-penalty", "--stop"];
+    let flags = [
+        "--temperature",
+        "--top-p",
+        "--min-p",
+        "--repeat-penalty",
+        "--frequency-penalty",
+        "--presence-penalty",
+        "--logit-bias",
+        "--stop",
+    ];
     for (flag, value, needle) in [
         (
             "--temperature",
@@ -274,11 +283,82 @@ fn each_sampler_setting_out_of_range_is_named_alone_with_its_value() {
         ("--top-p", "0", "--top-p must be in (0, 1], got 0"),
         ("--top-p", "1.5", "--top-p must be in (0, 1], got 1.5"),
         ("--stop", "", "--stop must be a non-empty string, got \"\""),
+        (
+            "--min-p",
+            "1.5",
+            "--min-p must be in [0, 1] (0 = off), got 1.5",
+        ),
+        (
+            "--frequency-penalty",
+            "inf",
+            "--frequency-penalty must be a finite number (0 = off), got inf",
+        ),
+        (
+            "--presence-penalty",
+            "nan",
+            "--presence-penalty must be a finite number (0 = off), got NaN",
+        ),
+        (
+            "--logit-bias",
+            "5=1,49152=2",
+            "--logit-bias entry 1 must be for a token below the vocabulary size 49152, got 49152",
+        ),
+        (
+            "--logit-bias",
+            "5=nan",
+            "--logit-bias entry 0 must be a finite bias or -inf (bans the token), got NaN",
+        ),
+        (
+            "--logit-bias",
+            "5:1",
+            "--logit-bias: '5:1' is not TOKEN_ID=BIAS",
+        ),
     ] {
         let args = ["generate", "--model", &m, "--prompt", "x", flag, value];
         let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
         usage_error_naming(&args, needle, &flags);
     }
+}
+
+#[test]
+fn logit_bias_bans_a_token_and_the_penalties_change_the_text() {
+    let m = model();
+    let run = |extra: &[&str]| {
+        let args = [
+            "generate",
+            "--model",
+            &m,
+            "--prompt",
+            "The capital of France is",
+        ];
+        let j = json(&llmcore(
+            &[&args[..], &["--max-tokens", "12", "--json"], extra].concat(),
+        ));
+        let tokens: Vec<u64> = j
+            .get("tokens")
+            .and_then(Json::as_array)
+            .unwrap()
+            .iter()
+            .map(|t| t.as_u64().unwrap())
+            .collect();
+        tokens
+    };
+    let greedy = run(&[]);
+    let banned = run(&["--logit-bias", &format!("{}=-inf", greedy[0])]);
+    assert_ne!(banned[0], greedy[0], "the banned token was chosen");
+    assert!(!banned.contains(&greedy[0]));
+    // A strong presence penalty over the whole context forbids repeats of the greedy text.
+    let penalized = run(&["--presence-penalty", "100", "--repeat-last-n", "1000"]);
+    let mut seen = std::collections::HashSet::new();
+    assert!(
+        penalized.iter().all(|t| seen.insert(*t)),
+        "{penalized:?} repeats a token"
+    );
+    let mut greedy_seen = std::collections::HashSet::new();
+    assert!(
+        !greedy.iter().all(|t| greedy_seen.insert(*t)),
+        "the greedy text repeats"
+    );
 }
 
 #[test]
