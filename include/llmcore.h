@@ -8,9 +8,10 @@
  *
  * Conventions
  *  - Every symbol starts with llmc_ / LLMC_.
- *  - Handles (llmc_model, llmc_session, llmc_tensors, llmc_optimizer, llmc_eval_results,
- *    llmc_g2p_dict) are opaque. They are created by llmc_model_load, llmc_session_new,
- *    llmc_tensors_open, llmc_optimizer_new, llmc_eval_run / llmc_eval_run_model,
+ *  - Handles (llmc_model, llmc_session, llmc_sampler, llmc_tensors, llmc_optimizer,
+ *    llmc_eval_results, llmc_g2p_dict) are opaque. They are created by llmc_model_load,
+ *    llmc_session_new / llmc_session_fork, llmc_sampler_new, llmc_tensors_open,
+ *    llmc_optimizer_new, llmc_eval_run / llmc_eval_run_model,
  *    llmc_g2p_dict_load / llmc_g2p_dict_parse and released by the matching *_free;
  *    *_free(NULL) does nothing. Each handle is freed exactly once.
  *  - Fallible functions return llmc_status: LLMC_OK (0) or a negative error kind. The enum is
@@ -43,8 +44,8 @@
  *  - llmc_model, llmc_tensors and llmc_g2p_dict are immutable: one handle may be used from
  *    any number of threads at once (tokenizer, sessions, perplexity, log-likelihood, G2P).
  *    The audio functions keep no state: any number of threads may call them at once.
- *  - llmc_session and llmc_optimizer are not thread-safe: use each one from one thread at a
- *    time (it may move between threads). Run one session per thread to decode in parallel.
+ *  - llmc_session, llmc_sampler and llmc_optimizer are not thread-safe: use each one from
+ *    one thread at a time (it may move between threads). Run one session per thread to decode in parallel.
  *  - Callbacks run on the thread that made the call; the log callback may therefore run on
  *    several threads at once. Callbacks must not unwind (C++ exceptions, longjmp) through
  *    the library.
@@ -199,6 +200,12 @@ typedef struct llmc_model llmc_model;
  * parameters in parallel on the library's worker pool.
  */
 typedef struct llmc_optimizer llmc_optimizer;
+
+/**
+ * A sampler: its settings, its logit bias and its random stream. Use one from one thread at
+ * a time.
+ */
+typedef struct llmc_sampler llmc_sampler;
 
 /**
  * A conversation with a model: its KV cache. A session may be used by one thread at a time
@@ -540,6 +547,17 @@ typedef struct llmc_eval_engine {
 typedef bool (*llmc_eval_progress)(size_t task_index, size_t n_tasks, size_t done, size_t total, void *user_data);
 
 /**
+ * Added to one token's logit before every other step; `-INFINITY` bans the token.
+ */
+typedef struct llmc_logit_bias {
+    llmc_token token;
+    /**
+     * Finite, or `-INFINITY`.
+     */
+    float bias;
+} llmc_logit_bias;
+
+/**
  * How to generate. Start from `llmc_generate_default_params()`.
  */
 typedef struct llmc_generate_params {
@@ -578,6 +596,26 @@ typedef struct llmc_generate_params {
      */
     const char *const *stop;
     size_t n_stop;
+    /**
+     * Keep the tokens at least `min_p` times as likely as the most likely one, in [0, 1],
+     * 0 = off (default). This field and the ones after it were appended in 0.3; a struct from
+     * an older header (without them) gets their defaults.
+     */
+    float min_p;
+    /**
+     * Subtracted from a recent token's logit once per occurrence; finite, 0 = off (default).
+     */
+    float frequency_penalty;
+    /**
+     * Subtracted once from the logit of each recent token; finite, 0 = off (default).
+     */
+    float presence_penalty;
+    /**
+     * `n_logit_bias` entries added to the logits before every other step (ids below the
+     * vocabulary size); may be NULL when `n_logit_bias` is 0.
+     */
+    const struct llmc_logit_bias *logit_bias;
+    size_t n_logit_bias;
 } llmc_generate_params;
 
 /**
@@ -1018,6 +1056,69 @@ typedef struct llmc_prune_result {
     double prune_seconds;
     double save_seconds;
 } llmc_prune_result;
+
+/**
+ * How a sampler chooses. Start from `llmc_sampler_default_params()`; every setting's neutral
+ * value turns its step off.
+ */
+typedef struct llmc_sampler_params {
+    /**
+     * `sizeof(llmc_sampler_params)`.
+     */
+    size_t struct_size;
+    /**
+     * 0 = greedy (default): the argmax after the logit bias and penalties; otherwise the
+     * softmax temperature, finite and > 0.
+     */
+    float temperature;
+    /**
+     * Keep the `top_k` most likely tokens, 0 = all (default 40).
+     */
+    size_t top_k;
+    /**
+     * Keep the smallest set reaching this probability, in (0, 1] (default 0.95).
+     */
+    float top_p;
+    /**
+     * Keep the tokens at least `min_p` times as likely as the most likely one, in [0, 1],
+     * 0 = off (default).
+     */
+    float min_p;
+    /**
+     * Divides positive and multiplies negative logits of tokens among the last
+     * `repeat_last_n` of the history; finite and > 0, 1 = off (default).
+     */
+    float repeat_penalty;
+    /**
+     * How many recent history tokens the penalties look at (default 64).
+     */
+    size_t repeat_last_n;
+    /**
+     * Subtracted from a recent token's logit once per occurrence; finite, 0 = off (default).
+     */
+    float frequency_penalty;
+    /**
+     * Subtracted once from the logit of each token that occurs recently; finite, 0 = off.
+     */
+    float presence_penalty;
+    /**
+     * Seed of the random draws (default 0): equal seeds and inputs give equal tokens.
+     */
+    uint64_t seed;
+    /**
+     * `n_logit_bias` entries applied first; may be NULL when `n_logit_bias` is 0.
+     */
+    const struct llmc_logit_bias *logit_bias;
+    size_t n_logit_bias;
+} llmc_sampler_params;
+
+/**
+ * A token and its probability under a sampler's distribution.
+ */
+typedef struct llmc_token_prob {
+    llmc_token token;
+    double prob;
+} llmc_token_prob;
 
 /**
  * What a session's KV cache stores keys and values as. 64 bits wide so that appending it
@@ -1831,7 +1932,8 @@ llmc_status llmc_eval_results_metric(const struct llmc_eval_results *results, co
 void llmc_eval_results_free(struct llmc_eval_results *results);
 
 /**
- * Defaults: 128 tokens, greedy, no stop strings.
+ * Defaults: 128 tokens, greedy, no stop strings, the sampler defaults of
+ * `llmc_sampler_default_params()`.
  */
 struct llmc_generate_params llmc_generate_default_params(void);
 
@@ -2038,6 +2140,40 @@ struct llmc_prune_params llmc_prune_default_params(void);
  * no file at `out_path` (and an existing one is replaced only on success).
  */
 llmc_status llmc_prune(const char *model_path, const char *out_path, const struct llmc_prune_params *params, llmc_prune_progress progress, void *user_data, struct llmc_prune_result *result);
+
+/**
+ * Defaults: greedy, top-k 40, top-p 0.95, no min-p, no penalties, seed 0, no logit bias.
+ */
+struct llmc_sampler_params llmc_sampler_default_params(void);
+
+/**
+ * Creates a sampler (`params` may be NULL for the defaults) into `*out`, to release with
+ * `llmc_sampler_free`. A setting out of range is `LLMC_ERR_INVALID_ARGUMENT` naming its field.
+ */
+llmc_status llmc_sampler_new(const struct llmc_sampler_params *params, struct llmc_sampler **out);
+
+/**
+ * Releases a sampler. NULL is a no-op.
+ */
+void llmc_sampler_free(struct llmc_sampler *sampler);
+
+/**
+ * Chooses the next token from one row of `n_vocab` logits (left unchanged) given the tokens
+ * so far (`history`, `n_history` ids, which the penalties look at; may be NULL when
+ * `n_history` is 0), into `*token`. Greedy settings take no random draw; otherwise one
+ * draw advances the sampler's stream. Logits must be finite or `-INFINITY`, history ids and
+ * logit-bias ids below `n_vocab` (`LLMC_ERR_INVALID_ARGUMENT` naming the first bad one).
+ */
+llmc_status llmc_sampler_sample(struct llmc_sampler *sampler, const float *logits, size_t n_vocab, const llmc_token *history, size_t n_history, llmc_token *token);
+
+/**
+ * The distribution `llmc_sampler_sample` would draw from for the same inputs, without a
+ * draw: the tokens left after every step with their probabilities, most likely first (ties
+ * by id), into `out` (`capacity` entries) and their number into `*n_out`. Greedy settings
+ * give one token with probability 1. A NULL `out` with capacity 0 asks only for the count;
+ * a smaller buffer is `LLMC_ERR_BUFFER_TOO_SMALL` and is left untouched.
+ */
+llmc_status llmc_sampler_distribution(struct llmc_sampler *sampler, const float *logits, size_t n_vocab, const llmc_token *history, size_t n_history, struct llmc_token_prob *out, size_t capacity, size_t *n_out);
 
 /**
  * Plans activation recomputation for one training layout with Lynx (see `docs/lynx.md`).

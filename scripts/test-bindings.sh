@@ -172,6 +172,13 @@ gcc "${CFLAGS[@]}" tests/c/session_state.c $(pkg-config --cflags --libs llmcore)
   -o "$WORK/bin/session_state"
 memcheck "$WORK/bin/session_state" "$MODEL" "$OTHER_VOCAB" "$WORK/scratch"
 
+step "C sampler test: misuse and distribution under valgrind, then own decode loop = llmc_generate"
+# shellcheck disable=SC2046
+gcc "${CFLAGS[@]}" tests/c/sampler.c $(pkg-config --cflags --libs llmcore) -lm \
+  -o "$WORK/bin/sampler"
+memcheck "$WORK/bin/sampler" "$MODEL" --misuse-only
+"$WORK/bin/sampler" "$MODEL"
+
 step "C two-threads test"
 # shellcheck disable=SC2046
 gcc "${CFLAGS[@]}" -pthread tests/c/threads.c $(pkg-config --cflags --libs llmcore) \

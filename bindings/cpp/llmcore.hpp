@@ -73,6 +73,9 @@ struct SessionDeleter {
 struct TensorsDeleter {
     void operator()(llmc_tensors *t) const noexcept { llmc_tensors_free(t); }
 };
+struct SamplerDeleter {
+    void operator()(llmc_sampler *s) const noexcept { llmc_sampler_free(s); }
+};
 struct OptimizerDeleter {
     void operator()(llmc_optimizer *o) const noexcept { llmc_optimizer_free(o); }
 };
@@ -132,6 +135,8 @@ struct PerplexityParams {
 struct GenerateParams {
     llmc_generate_params c = llmc_generate_default_params();
     std::vector<std::string> stop;
+    /// Added to the logits before every other step (-INFINITY bans a token).
+    std::vector<llmc_logit_bias> logit_bias;
 };
 
 /// What a generation produced.
@@ -175,6 +180,8 @@ inline llmc_generate_params c_generate_params(const GenerateParams &params,
     for (const auto &s : params.stop) stops.push_back(s.c_str());
     p.stop = stops.data();
     p.n_stop = stops.size();
+    p.logit_bias = params.logit_bias.data();
+    p.n_logit_bias = params.logit_bias.size();
     return p;
 }
 
@@ -426,6 +433,51 @@ class Session {
 
     std::unique_ptr<llmc_session, detail::SessionDeleter> ptr_;
     std::size_t vocab_ = 0;
+};
+
+/// Sampler settings, defaults from llmc_sampler_default_params() (greedy).
+struct SamplerParams {
+    llmc_sampler_params c = llmc_sampler_default_params();
+    /// Added to the logits before every other step (-INFINITY bans a token).
+    std::vector<llmc_logit_bias> logit_bias;
+};
+
+/// The chain llmc_generate samples with (logit bias, penalties, top-k, top-p, min-p,
+/// temperature, a seeded draw), over the caller's logits. One thread at a time.
+class Sampler {
+  public:
+    explicit Sampler(const SamplerParams &params = {}) {
+        llmc_sampler_params p = params.c;
+        p.logit_bias = params.logit_bias.data();
+        p.n_logit_bias = params.logit_bias.size();
+        llmc_sampler *s = nullptr;
+        detail::check(llmc_sampler_new(&p, &s));
+        ptr_.reset(s);
+    }
+
+    llmc_sampler *get() const noexcept { return ptr_.get(); }
+
+    /// The next token for one row of logits, given the tokens so far (which the penalties
+    /// see); the logits are not changed.
+    Token sample(const std::vector<float> &logits, const std::vector<Token> &history = {}) {
+        Token t = 0;
+        detail::check(llmc_sampler_sample(get(), logits.data(), logits.size(), history.data(),
+                                          history.size(), &t));
+        return t;
+    }
+
+    /// What sample() would draw from: tokens and probabilities, most likely first.
+    std::vector<llmc_token_prob> distribution(const std::vector<float> &logits,
+                                              const std::vector<Token> &history = {}) {
+        return detail::read_list<llmc_token_prob>(
+            [&](llmc_token_prob *b, std::size_t c, std::size_t *o) {
+                return llmc_sampler_distribution(get(), logits.data(), logits.size(),
+                                                 history.data(), history.size(), b, c, o);
+            });
+    }
+
+  private:
+    std::unique_ptr<llmc_sampler, detail::SamplerDeleter> ptr_;
 };
 
 /// A safetensors file (read-only; shareable between threads).

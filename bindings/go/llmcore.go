@@ -390,20 +390,24 @@ func (s *Session) Clear() error {
 
 // GenerateParams are generation settings; start from DefaultGenerateParams (greedy).
 type GenerateParams struct {
-	MaxTokens         int
-	Temperature, TopP float32
-	TopK, RepeatLastN int
-	RepeatPenalty     float32
-	Seed              uint64
-	Stop              []string
+	MaxTokens                         int
+	Temperature, TopP, MinP           float32
+	TopK, RepeatLastN                 int
+	RepeatPenalty                     float32
+	FrequencyPenalty, PresencePenalty float32
+	Seed                              uint64
+	Stop                              []string
+	LogitBias                         []LogitBias
 }
 
-// DefaultGenerateParams: 128 tokens, greedy, no stop strings.
+// DefaultGenerateParams: 128 tokens, greedy, no stop strings, DefaultSamplerParams' sampler.
 func DefaultGenerateParams() GenerateParams {
 	c := C.llmc_generate_default_params()
 	return GenerateParams{MaxTokens: int(c.max_tokens), Temperature: float32(c.temperature),
-		TopP: float32(c.top_p), TopK: int(c.top_k), RepeatLastN: int(c.repeat_last_n),
-		RepeatPenalty: float32(c.repeat_penalty), Seed: uint64(c.seed)}
+		TopP: float32(c.top_p), MinP: float32(c.min_p), TopK: int(c.top_k),
+		RepeatLastN: int(c.repeat_last_n), RepeatPenalty: float32(c.repeat_penalty),
+		FrequencyPenalty: float32(c.frequency_penalty), PresencePenalty: float32(c.presence_penalty),
+		Seed: uint64(c.seed)}
 }
 
 // Stop reasons of a Generation.
@@ -448,18 +452,25 @@ func goTextCallback(text *C.char, n C.size_t, userData unsafe.Pointer) C.bool {
 	return C.bool(sink.onText(piece))
 }
 
-// cGenerateParams is p as the C struct, its stop strings in C memory until free is called.
+// cGenerateParams is p as the C struct, its stop strings and logit bias in C memory until
+// free is called.
 func cGenerateParams(p GenerateParams) (c C.llmc_generate_params, free func()) {
 	c = C.llmc_generate_default_params()
 	c.max_tokens = C.size_t(p.MaxTokens)
 	c.temperature = C.float(p.Temperature)
 	c.top_k = C.size_t(p.TopK)
 	c.top_p = C.float(p.TopP)
+	c.min_p = C.float(p.MinP)
 	c.repeat_penalty = C.float(p.RepeatPenalty)
 	c.repeat_last_n = C.size_t(p.RepeatLastN)
+	c.frequency_penalty = C.float(p.FrequencyPenalty)
+	c.presence_penalty = C.float(p.PresencePenalty)
 	c.seed = C.uint64_t(p.Seed)
+	bias, freeBias := cLogitBias(p.LogitBias)
+	c.logit_bias = bias
+	c.n_logit_bias = C.size_t(len(p.LogitBias))
 	if len(p.Stop) == 0 {
-		return c, func() {}
+		return c, freeBias
 	}
 	stops := C.malloc(C.size_t(len(p.Stop)) * C.size_t(unsafe.Sizeof(uintptr(0))))
 	arr := unsafe.Slice((**C.char)(stops), len(p.Stop))
@@ -473,6 +484,7 @@ func cGenerateParams(p GenerateParams) (c C.llmc_generate_params, free func()) {
 			C.free(unsafe.Pointer(st))
 		}
 		C.free(stops)
+		freeBias()
 	}
 }
 

@@ -3,14 +3,16 @@
 
 use crate::boundary::{
     arg_cstr, arg_mut, arg_ref, arg_slice, check_result, guard, invalid, log, out_ptr, read_params,
-    FfiResult, LLMC_LOG_INFO,
+    read_params_or_older, FfiResult, LLMC_LOG_INFO,
 };
 use crate::model::{llmc_model, llmc_token};
+use crate::sampler::{
+    llmc_logit_bias, llmc_sampler_default_params, llmc_sampler_params, sampler_settings,
+};
 use crate::session::{llmc_numerics, llmc_session, numerics, LLMC_NUMERICS_FAST};
 use crate::status::llmc_status;
 use runtime::model::generate::{generate, GenerateParams, StopReason};
 use runtime::model::perplexity::{loglikelihood, perplexity, PerplexityParams, ScoreMode};
-use runtime::model::sampling::SamplerParams;
 use runtime::model::KvType;
 use std::ffi::{c_char, c_void};
 
@@ -47,23 +49,65 @@ pub struct llmc_generate_params {
     /// are not part of the output. May be NULL when `n_stop` is 0.
     pub stop: *const *const c_char,
     pub n_stop: usize,
+    /// Keep the tokens at least `min_p` times as likely as the most likely one, in [0, 1],
+    /// 0 = off (default). This field and the ones after it were appended in 0.3; a struct from
+    /// an older header (without them) gets their defaults.
+    pub min_p: f32,
+    /// Subtracted from a recent token's logit once per occurrence; finite, 0 = off (default).
+    pub frequency_penalty: f32,
+    /// Subtracted once from the logit of each recent token; finite, 0 = off (default).
+    pub presence_penalty: f32,
+    /// `n_logit_bias` entries added to the logits before every other step (ids below the
+    /// vocabulary size); may be NULL when `n_logit_bias` is 0.
+    pub logit_bias: *const llmc_logit_bias,
+    pub n_logit_bias: usize,
 }
 
-/// Defaults: 128 tokens, greedy, no stop strings.
+/// `sizeof(llmc_generate_params)` before `min_p` and the fields after it were appended.
+pub(crate) const GENERATE_PARAMS_V1_SIZE: usize = std::mem::offset_of!(llmc_generate_params, min_p);
+
+/// Reads a caller's `llmc_generate_params` (NULL = the defaults), from this header or the
+/// one before `min_p` was appended.
+///
+/// # Safety
+/// A non-NULL `p` must point to a readable struct of its stated `struct_size`.
+pub(crate) unsafe fn read_generate_params(
+    p: *const llmc_generate_params,
+    name: &str,
+) -> FfiResult<llmc_generate_params> {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        read_params_or_older(
+            p,
+            llmc_generate_default_params(),
+            &[GENERATE_PARAMS_V1_SIZE],
+            name,
+        )
+    }
+}
+
+/// Defaults: 128 tokens, greedy, no stop strings, the sampler defaults of
+/// `llmc_sampler_default_params()`.
 #[no_mangle]
 pub extern "C" fn llmc_generate_default_params() -> llmc_generate_params {
     let g = GenerateParams::default();
+    let s = llmc_sampler_default_params();
     llmc_generate_params {
         struct_size: size_of::<llmc_generate_params>(),
         max_tokens: g.max_tokens,
-        temperature: g.sampler.temperature,
-        top_k: g.sampler.top_k,
-        top_p: g.sampler.top_p,
-        repeat_penalty: g.sampler.repeat_penalty,
-        repeat_last_n: g.sampler.repeat_last_n,
-        seed: g.sampler.seed,
+        temperature: s.temperature,
+        top_k: s.top_k,
+        top_p: s.top_p,
+        repeat_penalty: s.repeat_penalty,
+        repeat_last_n: s.repeat_last_n,
+        seed: s.seed,
         stop: std::ptr::null(),
         n_stop: 0,
+        min_p: s.min_p,
+        frequency_penalty: s.frequency_penalty,
+        presence_penalty: s.presence_penalty,
+        logit_bias: s.logit_bias,
+        n_logit_bias: s.n_logit_bias,
     }
 }
 
@@ -110,14 +154,17 @@ pub(crate) fn stop_reason(stop: StopReason) -> llmc_stop_reason {
     }
 }
 
-/// The core's generation settings for `p`, stop strings read and every setting checked; errors
-/// name the fields as `name->field` (the struct's fields are core's field names). Shared by
-/// every export that takes an `llmc_generate_params`.
+/// The core's generation settings for `p`, stop strings and logit bias read and every setting
+/// checked (the logit bias against a vocabulary of `vocab_size`); errors name the fields as
+/// `name->field` (the struct's fields are core's field names). Shared by every export that
+/// takes an `llmc_generate_params`.
 ///
 /// # Safety
-/// `p.stop` must be NULL or hold `p.n_stop` pointers, each NULL or NUL-terminated.
+/// `p.stop` must be NULL or hold `p.n_stop` pointers, each NULL or NUL-terminated, and
+/// `p.logit_bias` NULL or `p.n_logit_bias` entries.
 pub(crate) unsafe fn generate_params(
     p: &llmc_generate_params,
+    vocab_size: usize,
     name: &str,
 ) -> FfiResult<GenerateParams> {
     // SAFETY: forwarded from the caller.
@@ -128,19 +175,29 @@ pub(crate) unsafe fn generate_params(
         let st = unsafe { arg_cstr(st, &format!("{name}->stop[{i}]"))? };
         stop.push(st.to_string());
     }
+    let settings = llmc_sampler_params {
+        struct_size: size_of::<llmc_sampler_params>(),
+        temperature: p.temperature,
+        top_k: p.top_k,
+        top_p: p.top_p,
+        min_p: p.min_p,
+        repeat_penalty: p.repeat_penalty,
+        repeat_last_n: p.repeat_last_n,
+        frequency_penalty: p.frequency_penalty,
+        presence_penalty: p.presence_penalty,
+        seed: p.seed,
+        logit_bias: p.logit_bias,
+        n_logit_bias: p.n_logit_bias,
+    };
+    // SAFETY: the logit bias is forwarded from the caller.
+    let (sampler, logit_bias) = unsafe { sampler_settings(&settings, name)? };
     let params = GenerateParams {
         max_tokens: p.max_tokens,
-        sampler: SamplerParams {
-            temperature: p.temperature,
-            top_k: p.top_k,
-            top_p: p.top_p,
-            repeat_penalty: p.repeat_penalty,
-            repeat_last_n: p.repeat_last_n,
-            seed: p.seed,
-        },
+        sampler,
+        logit_bias,
         stop,
     };
-    params.validate_named(&|s| format!("{name}->{}", s.field_name()))?;
+    params.validate_for(vocab_size, &|s| format!("{name}->{}", s.field_name()))?;
     Ok(params)
 }
 
@@ -193,7 +250,7 @@ pub unsafe extern "C" fn llmc_generate(
         // optional params struct whose `stop` holds `n_stop` strings, an optional result.
         let s = unsafe { arg_mut(session, "session")? };
         let prompt = unsafe { arg_slice(prompt, n_prompt, "prompt")? };
-        let p = unsafe { read_params(params, llmc_generate_default_params(), "params")? };
+        let p = unsafe { read_generate_params(params, "params")? };
         let result = if result.is_null() {
             None
         } else {
@@ -202,8 +259,9 @@ pub unsafe extern "C" fn llmc_generate(
         if prompt.is_empty() {
             return Err(invalid("the prompt is empty"));
         }
-        // SAFETY: the struct's `stop` holds `n_stop` strings (the caller's promise).
-        let params = unsafe { generate_params(&p, "params")? };
+        // SAFETY: the struct's `stop` and `logit_bias` hold their entries (the caller's promise).
+        let vocab = s.session.model().config.vocab_size;
+        let params = unsafe { generate_params(&p, vocab, "params")? };
         let mut sink = TextSink::new(callback, user_data);
         let g = generate(&mut s.session, prompt, &params, &mut |t| sink.on_text(t))?;
         let decode = match g.decode_tokens_per_s() {

@@ -18,6 +18,7 @@ pub mod generate;
 pub mod model;
 pub mod optim;
 pub mod prune;
+pub mod sampler;
 pub mod schedule;
 pub mod session;
 pub mod session_state;

@@ -9,8 +9,8 @@ use crate::boundary::{
     FfiResult, LLMC_LOG_INFO,
 };
 use crate::generate::{
-    generate_params, llmc_generate_default_params, llmc_generate_params, llmc_stop_reason,
-    llmc_text_callback, stop_reason, TextSink,
+    generate_params, llmc_generate_params, llmc_stop_reason, llmc_text_callback,
+    read_generate_params, stop_reason, TextSink,
 };
 use crate::model::{llmc_model, llmc_token};
 use crate::session::llmc_session;
@@ -260,14 +260,9 @@ pub unsafe extern "C" fn llmc_speculate(
         if prompt.is_empty() {
             return Err(invalid("the prompt is empty"));
         }
-        let g = unsafe {
-            read_params(
-                p.generate,
-                llmc_generate_default_params(),
-                "params->generate",
-            )?
-        };
-        let generate = unsafe { generate_params(&g, "params->generate")? };
+        let g = unsafe { read_generate_params(p.generate, "params->generate")? };
+        let vocab = s.session.model().config.vocab_size;
+        let generate = unsafe { generate_params(&g, vocab, "params->generate")? };
         let spec = spec_params(&p, generate)?;
         let mut draft = unsafe { make_draft(&p, &s.session)? };
         let mut speculator = Speculator::new(spec)?;

@@ -179,6 +179,41 @@ int main(int argc, char **argv) {
         EXPECT_ERROR(f32_cache.load_state(state), LLMC_ERR_INVALID_ARGUMENT, "KV type");
         CHECK(small.size() == 0 && f32_cache.size() == toks.size());
     }
+    // The sampler over our own logits: greedy is the argmax, its distribution is one token;
+    // a sampled distribution is sorted and sums to 1; a ban is honoured; bad input throws.
+    {
+        Sampler greedy;
+        Token best = static_cast<Token>(
+            std::max_element(logits.begin(), logits.end()) - logits.begin());
+        CHECK(greedy.sample(logits, toks) == best);
+        std::vector<llmc_token_prob> one = greedy.distribution(logits);
+        CHECK(one.size() == 1 && one[0].token == best && one[0].prob == 1.0);
+        SamplerParams sp;
+        sp.c.temperature = 1.0f;
+        sp.c.top_k = 0;
+        sp.c.top_p = 0.99f;
+        sp.c.min_p = 0.001f;
+        sp.c.presence_penalty = 0.5f;
+        sp.logit_bias.push_back({best, -INFINITY});
+        Sampler sampled(sp);
+        std::vector<llmc_token_prob> dist = sampled.distribution(logits, toks);
+        double sum = 0;
+        for (const auto &d : dist) sum += d.prob;
+        CHECK(dist.size() > 1 && std::abs(sum - 1.0) < 1e-9 && dist[0].prob >= dist[1].prob);
+        CHECK(std::none_of(dist.begin(), dist.end(),
+                           [&](const llmc_token_prob &d) { return d.token == best; }));
+        CHECK(sampled.sample(logits, toks) != best);
+        SamplerParams bad;
+        bad.c.min_p = 2.0f;
+        EXPECT_ERROR(Sampler{bad}, LLMC_ERR_INVALID_ARGUMENT, "params->min_p");
+        EXPECT_ERROR(sampled.sample({}, toks), LLMC_ERR_INVALID_ARGUMENT, "n_vocab");
+        GenerateParams banned;
+        banned.c.max_tokens = 1;
+        banned.logit_bias.push_back({best, -INFINITY});
+        Session fresh(model, 64);
+        Generation gb = fresh.generate(toks, banned);
+        CHECK(gb.n_tokens == 1 && gb.text != model.token_piece(best));
+    }
     s.truncate(2);
     CHECK(s.size() == 2);
     EXPECT_ERROR(s.truncate(3), LLMC_ERR_INVALID_ARGUMENT, "holds 2");

@@ -104,6 +104,8 @@ public enum StopReason: UInt32 {
 public struct GenerateParams {
     public var c = llmc_generate_default_params()
     public var stop: [String] = []
+    /// Added to the logits before every other step (`-Float.infinity` bans a token).
+    public var logitBias: [llmc_logit_bias] = []
     public init() {}
 }
 
@@ -424,7 +426,55 @@ func withCGenerateParams<R>(_ params: GenerateParams, _ body: (llmc_generate_par
     return stopPtrs.withUnsafeMutableBufferPointer { s -> R in
         p.stop = UnsafePointer(s.baseAddress)
         p.n_stop = s.count
-        return body(p)
+        return params.logitBias.withUnsafeBufferPointer { b -> R in
+            p.logit_bias = b.baseAddress
+            p.n_logit_bias = b.count
+            return body(p)
+        }
+    }
+}
+
+/// Sampler settings; defaults from llmc_sampler_default_params() (greedy).
+public struct SamplerParams {
+    public var c = llmc_sampler_default_params()
+    /// Added to the logits before every other step (`-Float.infinity` bans a token).
+    public var logitBias: [llmc_logit_bias] = []
+    public init() {}
+}
+
+/// The chain `generate` samples with, over the caller's own logits. One thread at a time.
+public final class Sampler {
+    let handle: OpaquePointer
+
+    public init(_ params: SamplerParams = SamplerParams()) throws {
+        var p = params.c
+        var h: OpaquePointer?
+        try params.logitBias.withUnsafeBufferPointer { b in
+            p.logit_bias = b.baseAddress
+            p.n_logit_bias = b.count
+            try check(llmc_sampler_new(&p, &h))
+        }
+        handle = h!
+    }
+
+    deinit { llmc_sampler_free(handle) }
+
+    /// The next token for one row of logits (not changed), given the tokens so far.
+    public func sample(_ logits: [Float], history: [Token] = []) throws -> Token {
+        var t: Token = 0
+        try check(llmc_sampler_sample(handle, logits, logits.count, history, history.count, &t))
+        return t
+    }
+
+    /// What `sample` would draw from: tokens and probabilities, most likely first.
+    public func distribution(_ logits: [Float], history: [Token] = []) throws -> [llmc_token_prob] {
+        var n = 0
+        try check(llmc_sampler_distribution(
+            handle, logits, logits.count, history, history.count, nil, 0, &n))
+        var out = [llmc_token_prob](repeating: llmc_token_prob(), count: n)
+        try check(llmc_sampler_distribution(
+            handle, logits, logits.count, history, history.count, &out, n, &n))
+        return Array(out.prefix(n))
     }
 }
 
