@@ -255,19 +255,19 @@ fn bad_settings_and_mismatched_vocabularies_are_named() {
     assert!(e.to_string().contains("non-empty prompt"), "{e}");
 }
 
-/// The target's exact distribution of continuations of `prompt` up to `len` tokens (EOS ends
-/// one early), by enumeration with the sampler's own distribution at each step.
+/// The target's exact distribution of continuations of `prompt` up to `len` tokens (an
+/// end-of-generation token ends one early), by enumeration with the sampler's own distribution at each step.
 fn exact_distribution(
     model: &Arc<Model>,
     prompt: &[u32],
     sampler: &Sampler,
     len: usize,
 ) -> Vec<(Vec<u32>, f64)> {
-    let eos = model.tokenizer().eos();
+    let tok = model.tokenizer();
     let mut out = Vec::new();
     let mut stack = vec![(Vec::<u32>::new(), 1.0f64)];
     while let Some((seq, p)) = stack.pop() {
-        if seq.len() == len || seq.last().copied() == eos && !seq.is_empty() {
+        if seq.len() == len || seq.last().is_some_and(|&t| tok.is_eog(t)) {
             out.push((seq, p));
             continue;
         }

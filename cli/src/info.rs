@@ -7,6 +7,7 @@ use llmcore::io::gguf::{GgufFile, Value};
 use llmcore::io::json::Json;
 use llmcore::model::ModelConfig;
 use llmcore::tensor::quant::{cpu_simd_level, simd_level};
+use llmcore::tokenizer::Tokenizer;
 
 const FLAGS: &[crate::args::Flag] = &[switch("--tensors", "list every tensor")];
 
@@ -42,11 +43,22 @@ pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
         .ok_or_else(|| usage_err("a model path is required".into()))?;
     let file = GgufFile::open(path)?;
     let cfg = ModelConfig::from_gguf(&file)?;
-    let params: u64 = file
-        .tensors
+    let params = file.parameter_count();
+    let tok = Tokenizer::from_gguf(&file)?;
+    let id = |t: Option<u32>| t.map_or(Json::Null, |t| Json::from(t as u64));
+    let eog: Vec<Json> = tok
+        .eog_tokens()
         .iter()
-        .map(|t| t.dims.iter().product::<u64>())
-        .sum();
+        .map(|&t| Json::from(t as u64))
+        .collect();
+    let vocab = Json::object(vec![
+        ("bos", id(tok.bos())),
+        ("eos", id(tok.eos())),
+        ("eot", id(tok.eot())),
+        ("pad", id(tok.pad())),
+        ("add_bos", Json::from(tok.add_bos())),
+        ("eog", Json::Array(eog)),
+    ]);
     let bytes: u64 = file.file_bytes().len() as u64;
     let mut by_type: Vec<(&'static str, usize)> = Vec::new();
     for t in &file.tensors {
@@ -62,6 +74,7 @@ pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
         ("name", Json::from(cfg.name.as_str())),
         ("parameters", Json::from(params)),
         ("file_bytes", Json::from(bytes)),
+        ("tensor_bytes", Json::from(file.tensor_bytes())),
         ("n_layer", Json::from(cfg.n_layer as u64)),
         ("d_model", Json::from(cfg.d_model as u64)),
         ("d_ffn", Json::from(cfg.d_ffn as u64)),
@@ -73,6 +86,7 @@ pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
         ("rope_theta", Json::from(cfg.rope_theta as f64)),
         ("rms_eps", Json::from(cfg.rms_eps as f64)),
         ("tensor_count", Json::from(file.tensors.len() as u64)),
+        ("vocab", vocab),
         ("simd", Json::from(simd_level().name())),
         (
             "tensor_types",
@@ -97,6 +111,16 @@ pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
         s += &format!(
             "  {} layers, d {}, ffn {}, {} heads / {} KV heads, head dim {}, vocab {}, context {}\n",
             cfg.n_layer, cfg.d_model, cfg.d_ffn, cfg.n_head, cfg.n_kv_head, cfg.head_dim, cfg.vocab_size, cfg.context_length
+        );
+        let show_id = |t: Option<u32>| t.map_or("none".to_string(), |t| t.to_string());
+        s += &format!(
+            "  special tokens: bos {}, eos {}, eot {}, pad {}, end of generation {:?}; add BOS: {}\n",
+            show_id(tok.bos()),
+            show_id(tok.eos()),
+            show_id(tok.eot()),
+            show_id(tok.pad()),
+            tok.eog_tokens(),
+            if tok.add_bos() { "yes" } else { "no" }
         );
         s += &format!(
             "  kernels: SIMD level {} (CPU: {}; LLMCORE_SIMD caps it)\n",

@@ -659,6 +659,20 @@ impl GgufFile {
         &self.data
     }
 
+    /// Elements in all tensors (llama.cpp's `llama_model_n_params`).
+    pub fn parameter_count(&self) -> u64 {
+        self.tensors
+            .iter()
+            .map(|t| t.n_elements().unwrap_or(0))
+            .sum()
+    }
+
+    /// Bytes of all tensors' data, without the header and alignment padding (llama.cpp's
+    /// `llama_model_size`).
+    pub fn tensor_bytes(&self) -> u64 {
+        self.tensors.iter().map(|t| t.n_bytes().unwrap_or(0)).sum()
+    }
+
     /// Byte offset of the data section in the file.
     pub fn data_offset(&self) -> u64 {
         self.data_offset

@@ -65,7 +65,8 @@ impl GenerateParams {
 /// Why generation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
-    /// The model produced its end-of-sequence token.
+    /// The model produced an end-of-generation token (its EOS, `<|im_end|>`, `<|endoftext|>`,
+    /// ...: [`crate::tokenizer::Tokenizer::is_eog`]).
     Eos,
     /// A stop string appeared.
     StopString,
@@ -92,7 +93,8 @@ impl StopReason {
 /// The result of [`generate`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generation {
-    /// Generated token ids (without the prompt; with the EOS token if one ended it).
+    /// Generated token ids (without the prompt; with the end-of-generation token if one ended
+    /// it).
     pub tokens: Vec<u32>,
     /// Generated text (without a stop string or EOS text).
     pub text: String,
@@ -221,7 +223,7 @@ impl<'a> Emitter<'a> {
     pub fn emit(&mut self, next: u32) -> Result<Option<StopReason>> {
         let out = &mut self.out;
         out.tokens.push(next);
-        if Some(next) == self.tok.eos() {
+        if self.tok.is_eog(next) {
             return Ok(Some(StopReason::Eos));
         }
         let (text, stopped) = self.filter.push(&self.decoder.push(self.tok, next)?);

@@ -328,7 +328,7 @@ pub fn selfgen(
         };
         let g = generate(&mut session, &seed, &gp, &mut |_| true)?;
         let mut tokens = seed;
-        tokens.extend(g.tokens.iter().filter(|&&t| Some(t) != tok.eos()));
+        tokens.extend(g.tokens.iter().filter(|&&t| !tok.is_eog(t)));
         let ppl = if tokens.len() >= 2 {
             let ll = loglikelihood(model, &tokens[..1], &tokens[1..], Numerics::Fast)?;
             exp(-ll.logprob / (tokens.len() - 1) as f64)

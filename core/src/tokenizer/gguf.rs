@@ -6,7 +6,8 @@ use crate::Result;
 
 impl Tokenizer {
     /// Build the tokenizer described by a GGUF file's metadata: `tokenizer.ggml.model`, `.pre`,
-    /// `.tokens`, `.merges` (required), `.token_type`, `.bos_token_id`, `.eos_token_id` and
+    /// `.tokens`, `.merges` (required), `.token_type`, `.bos_token_id`, `.eos_token_id`, `.eot_token_id`, `.eom_token_id`,
+    /// `.padding_token_id`, `.add_bos_token` and
     /// `tokenizer.chat_template` (optional). A key that is present with the wrong type is an
     /// [`crate::Error::MissingMetadata`] error; see [`Tokenizer::from_vocab`] for the rest.
     pub fn from_gguf(f: &GgufFile) -> Result<Tokenizer> {
@@ -27,6 +28,13 @@ impl Tokenizer {
             merges: f.get_str_array("tokenizer.ggml.merges")?,
             bos: optional_id("tokenizer.ggml.bos_token_id")?,
             eos: optional_id("tokenizer.ggml.eos_token_id")?,
+            eot: optional_id("tokenizer.ggml.eot_token_id")?,
+            eom: optional_id("tokenizer.ggml.eom_token_id")?,
+            pad: optional_id("tokenizer.ggml.padding_token_id")?,
+            add_bos: match f.get("tokenizer.ggml.add_bos_token") {
+                Some(_) => f.get_bool("tokenizer.ggml.add_bos_token")?,
+                None => false,
+            },
             chat_template,
         };
         Tokenizer::from_vocab(&vocab)

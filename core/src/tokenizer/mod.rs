@@ -17,6 +17,7 @@ mod bpe;
 mod bytes;
 mod chat;
 mod pretok;
+mod special;
 mod stream;
 mod unicode_tables;
 
@@ -70,6 +71,15 @@ pub struct Vocab<'a> {
     pub bos: Option<u32>,
     /// `tokenizer.ggml.eos_token_id`.
     pub eos: Option<u32>,
+    /// `tokenizer.ggml.eot_token_id` (end of turn); inferred from token text when absent.
+    pub eot: Option<u32>,
+    /// `tokenizer.ggml.eom_token_id` (end of message); inferred from token text when absent.
+    pub eom: Option<u32>,
+    /// `tokenizer.ggml.padding_token_id`.
+    pub pad: Option<u32>,
+    /// `tokenizer.ggml.add_bos_token`: whether a prompt should start with BOS (absent = no,
+    /// as both supported models say).
+    pub add_bos: bool,
     /// `tokenizer.chat_template` (Jinja source), if present.
     pub chat_template: Option<&'a str>,
 }
@@ -89,6 +99,11 @@ pub struct Tokenizer {
     pre: PreTokenizer,
     bos: Option<u32>,
     eos: Option<u32>,
+    eot: Option<u32>,
+    pad: Option<u32>,
+    add_bos: bool,
+    /// Every token that ends generation, ascending ([`special::infer`]).
+    eog: Vec<u32>,
     chat: Option<ChatTemplate>,
     chat_error: Option<String>,
 }
@@ -137,17 +152,30 @@ impl Tokenizer {
                 v.token_types.len()
             )));
         }
-        let types = if v.token_types.is_empty() {
+        let mut types = if v.token_types.is_empty() {
             alloc::vec![token_type::NORMAL; n]
         } else {
             v.token_types.clone()
         };
-        for (key, id) in [("bos_token_id", v.bos), ("eos_token_id", v.eos)] {
+        for (key, id) in [
+            ("bos_token_id", v.bos),
+            ("eos_token_id", v.eos),
+            ("eot_token_id", v.eot),
+            ("eom_token_id", v.eom),
+            ("padding_token_id", v.pad),
+        ] {
             if let Some(id) = id.filter(|&id| id as usize >= n) {
                 return Err(Error::invalid(format!(
                     "tokenizer.ggml.{key} = {id} >= vocabulary size {n}"
                 )));
             }
+        }
+
+        // Special tokens implied by their text (end of turn, FIM, end of generation) are control
+        // tokens, as llama.cpp makes them.
+        let specials_inferred = special::infer(&v.tokens, v.eos, v.eot, v.eom);
+        for &id in &specials_inferred.control {
+            types[id as usize] = token_type::CONTROL;
         }
 
         // Raw bytes of every token: byte-level tokens are decoded from the alphabet; control and
@@ -231,6 +259,10 @@ impl Tokenizer {
             pre,
             bos: v.bos,
             eos: v.eos,
+            eot: specials_inferred.eot,
+            pad: v.pad,
+            add_bos: v.add_bos,
+            eog: specials_inferred.eog,
             chat,
             chat_error,
         })
@@ -253,6 +285,41 @@ impl Tokenizer {
     /// The end-of-sequence token, if the metadata names one.
     pub fn eos(&self) -> Option<u32> {
         self.eos
+    }
+
+    /// The end-of-turn token: the metadata's `eot_token_id`, else inferred from token text
+    /// (module `special`: the EOS when its text is an end-of-turn text such as `<|im_end|>`,
+    /// else the lowest id with such a text).
+    pub fn eot(&self) -> Option<u32> {
+        self.eot
+    }
+
+    /// The padding token, if the metadata names one.
+    pub fn pad(&self) -> Option<u32> {
+        self.pad
+    }
+
+    /// Whether the model wants BOS at the start of a prompt (`tokenizer.ggml.add_bos_token`).
+    pub fn add_bos(&self) -> bool {
+        self.add_bos
+    }
+
+    /// Whether `id` ends generation: the EOS, the end-of-turn and end-of-message tokens, the
+    /// fill-in-the-middle pad / repository / file-separator tokens and every token whose text
+    /// is one llama.cpp treats as an end (`<|im_end|>`, `<|endoftext|>`, `<|eot_id|>`, ...).
+    pub fn is_eog(&self, id: u32) -> bool {
+        self.eog.binary_search(&id).is_ok()
+    }
+
+    /// Every token that ends generation ([`Tokenizer::is_eog`]), ascending.
+    pub fn eog_tokens(&self) -> &[u32] {
+        &self.eog
+    }
+
+    /// The GGUF type of token `id` ([`token_type`]; tokens inferred as special are
+    /// [`token_type::CONTROL`]); `None` for an out-of-range id.
+    pub fn token_type(&self, id: u32) -> Option<i32> {
+        self.types.get(id as usize).copied()
     }
 
     /// The pre-tokenizer in use.
@@ -358,9 +425,19 @@ impl Tokenizer {
     /// text), with each invalid UTF-8 sequence replaced by U+FFFD as in
     /// `String::from_utf8_lossy`. Errors with [`Error::TokenOutOfRange`] on a bad id.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.decode_with(ids, true)
+    }
+
+    /// [`Tokenizer::decode`], with control tokens (`<|im_start|>`, every end-of-generation
+    /// token) rendered as their text when `render_control`, as nothing otherwise (llama.cpp's
+    /// detokenize without `unparse_special`); user-defined tokens always render.
+    pub fn decode_with(&self, ids: &[u32], render_control: bool) -> Result<String> {
         let mut buf = Vec::new();
         for &id in ids {
-            buf.extend_from_slice(self.token_bytes(id)?);
+            let bytes = self.token_bytes(id)?;
+            if render_control || !self.is_control(id) {
+                buf.extend_from_slice(bytes);
+            }
         }
         Ok(String::from_utf8_lossy(&buf).into_owned())
     }
@@ -411,7 +488,7 @@ mod tests {
             merges: vec!["Ġ t", "h e", "Ġt he", "( )"],
             bos: None,
             eos: Some(259),
-            chat_template: None,
+            ..Default::default()
         };
         Tokenizer::from_vocab(&v).unwrap()
     }
