@@ -598,8 +598,8 @@ typedef struct llmc_generate_params {
     size_t n_stop;
     /**
      * Keep the tokens at least `min_p` times as likely as the most likely one, in [0, 1],
-     * 0 = off (default). This field and the ones after it were appended in 0.3; a struct from
-     * an older header (without them) gets their defaults.
+     * 0 = off (default). This field and the ones after it were appended; a struct from the
+     * header before them (its `struct_size` ending at `n_stop`) gets their defaults.
      */
     float min_p;
     /**
@@ -638,7 +638,7 @@ typedef uint32_t llmc_stop_reason;
 typedef struct llmc_generation {
     size_t struct_size;
     /**
-     * Tokens generated (with the EOS token when one ended generation).
+     * Tokens generated (with the end-of-generation token when one ended generation).
      */
     size_t n_tokens;
     size_t prompt_tokens;
@@ -761,6 +761,33 @@ typedef struct llmc_model_info {
      * End-of-sequence token, or -1 when the model has none.
      */
     int64_t eos_token;
+    /**
+     * Weights in all tensors (llama.cpp's `llama_model_n_params`). This field and the ones
+     * after it were appended; a struct from the header before them (its `struct_size` ending
+     * at `eos_token`) is filled up to there.
+     */
+    uint64_t n_params;
+    /**
+     * Bytes of tensor data, without the file's header and padding (`llama_model_size`).
+     */
+    uint64_t tensor_bytes;
+    /**
+     * End-of-turn token (`<|im_end|>`...), or -1: the metadata's, else inferred from token
+     * text (docs/c-api.md, "Vocabulary").
+     */
+    int64_t eot_token;
+    /**
+     * Padding token, or -1.
+     */
+    int64_t pad_token;
+    /**
+     * Tokens that end generation (`llmc_vocab_eog` lists them).
+     */
+    size_t n_eog_tokens;
+    /**
+     * Whether prompts should start with BOS (`LLMC_TOKENIZE_ADD_SPECIAL` adds it).
+     */
+    bool add_bos;
 } llmc_model_info;
 
 /**
@@ -1325,6 +1352,21 @@ typedef struct llmc_tensor_info {
 } llmc_tensor_info;
 
 /**
+ * Attribute bits of a token (`llmc_token_attributes`).
+ */
+typedef uint32_t llmc_token_attr;
+
+/**
+ * Options of `llmc_tokenize_opts` (bits).
+ */
+typedef uint32_t llmc_tokenize_flags;
+
+/**
+ * Options of `llmc_detokenize_opts` (bits).
+ */
+typedef uint32_t llmc_detokenize_flags;
+
+/**
  * Periodic Hann (`torch.hann_window(N)`, scipy's `fftbins=True`): the one for spectra.
  */
 #define LLMC_AUDIO_WINDOW_HANN 0
@@ -1416,7 +1458,8 @@ typedef struct llmc_tensor_info {
 #define LLMC_LOG_ERROR 3
 
 /**
- * The model produced its end-of-sequence token.
+ * The model produced an end-of-generation token (its EOS, `<|im_end|>`, `<|endoftext|>`, ...:
+ * `LLMC_TOKEN_ATTR_EOG`).
  */
 #define LLMC_STOP_EOS 0
 
@@ -1645,6 +1688,61 @@ typedef struct llmc_tensor_info {
  * Every status, in numeric order from 0 down.
  */
 #define llmc_status_ALL { LLMC_OK, LLMC_ERR_NULL_ARGUMENT, LLMC_ERR_INVALID_ARGUMENT, LLMC_ERR_IO, LLMC_ERR_FORMAT, LLMC_ERR_UNSUPPORTED, LLMC_ERR_MISSING_TENSOR, LLMC_ERR_MISSING_METADATA, LLMC_ERR_SHAPE, LLMC_ERR_TOKEN_OUT_OF_RANGE, LLMC_ERR_CONTEXT_OVERFLOW, LLMC_ERR_BUFFER_TOO_SMALL, LLMC_ERR_CANCELLED, LLMC_ERR_INTERNAL, LLMC_ERR_CALLBACK, }
+
+/**
+ * An ordinary vocabulary entry.
+ */
+#define LLMC_TOKEN_ATTR_NORMAL 1
+
+/**
+ * A control token (`<|im_start|>`, `<|im_end|>`): matched in text only with special parsing,
+ * dropped by `llmc_detokenize_opts` with `LLMC_DETOKENIZE_SKIP_CONTROL`.
+ */
+#define LLMC_TOKEN_ATTR_CONTROL 2
+
+/**
+ * A user-defined token (`<tool_call>`): always matched in text as a whole, always rendered.
+ */
+#define LLMC_TOKEN_ATTR_USER_DEFINED 4
+
+/**
+ * The unknown token.
+ */
+#define LLMC_TOKEN_ATTR_UNKNOWN 8
+
+/**
+ * A reserved, unused slot.
+ */
+#define LLMC_TOKEN_ATTR_UNUSED 16
+
+/**
+ * A raw byte token (`<0x0A>`).
+ */
+#define LLMC_TOKEN_ATTR_BYTE 32
+
+/**
+ * The token ends generation (`llmc_generate` stops at it): the EOS, the end-of-turn token and
+ * the others `llmc_vocab_eog` lists.
+ */
+#define LLMC_TOKEN_ATTR_EOG 64
+
+/**
+ * Special-token text ("<|im_start|>") becomes that token (`llmc_tokenize`'s `parse_special`).
+ */
+#define LLMC_TOKENIZE_PARSE_SPECIAL 1
+
+/**
+ * Start with BOS when the model asks for it (`llmc_model_info.add_bos`; llama.cpp's
+ * `add_special`).
+ */
+#define LLMC_TOKENIZE_ADD_SPECIAL 2
+
+/**
+ * Control tokens (`<|im_start|>`, `<|im_end|>`, every end-of-generation token) render as
+ * nothing instead of their text (llama.cpp's detokenize without `unparse_special`);
+ * user-defined tokens still render.
+ */
+#define LLMC_DETOKENIZE_SKIP_CONTROL 1
 
 #ifdef __cplusplus
 extern "C" {
@@ -1986,7 +2084,8 @@ llmc_status llmc_model_load(const char *path, struct llmc_model **out);
 void llmc_model_free(struct llmc_model *model);
 
 /**
- * Fills `*info` (whose `struct_size` the caller set) with the model's hyper-parameters.
+ * Fills `*info` (whose `struct_size` the caller set) with the model's hyper-parameters and
+ * vocabulary facts.
  */
 llmc_status llmc_model_get_info(const struct llmc_model *model, struct llmc_model_info *info);
 
@@ -2380,6 +2479,32 @@ llmc_status llmc_tensors_info(const struct llmc_tensors *tensors, const char *na
  * `n_bytes`).
  */
 llmc_status llmc_tensors_read(const struct llmc_tensors *tensors, const char *name, void *buf, size_t capacity);
+
+/**
+ * Writes the attributes of `token` (`LLMC_TOKEN_ATTR_*` bits: exactly one of NORMAL,
+ * CONTROL, USER_DEFINED, UNKNOWN, UNUSED, BYTE, plus EOG when it ends generation) into
+ * `*attr`. `LLMC_ERR_TOKEN_OUT_OF_RANGE` for an id past the vocabulary.
+ */
+llmc_status llmc_token_attributes(const struct llmc_model *model, llmc_token token, llmc_token_attr *attr);
+
+/**
+ * Writes every token that ends generation (ascending) into `tokens` (`capacity` of them) and
+ * their number into `*n_out` (also `llmc_model_info.n_eog_tokens`). A NULL `tokens` with
+ * capacity 0 asks only for the count.
+ */
+llmc_status llmc_vocab_eog(const struct llmc_model *model, llmc_token *tokens, size_t capacity, size_t *n_out);
+
+/**
+ * `llmc_tokenize` with options (`LLMC_TOKENIZE_*` bits; any other bit is
+ * `LLMC_ERR_INVALID_ARGUMENT`).
+ */
+llmc_status llmc_tokenize_opts(const struct llmc_model *model, const char *text, size_t text_len, llmc_tokenize_flags flags, llmc_token *tokens, size_t capacity, size_t *n_tokens);
+
+/**
+ * `llmc_detokenize` with options (`LLMC_DETOKENIZE_*` bits; any other bit is
+ * `LLMC_ERR_INVALID_ARGUMENT`).
+ */
+llmc_status llmc_detokenize_opts(const struct llmc_model *model, const llmc_token *tokens, size_t n, llmc_detokenize_flags flags, char *buf, size_t capacity, size_t *n_out);
 
 #ifdef __cplusplus
 }  // extern "C"

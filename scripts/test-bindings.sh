@@ -179,6 +179,11 @@ gcc "${CFLAGS[@]}" tests/c/sampler.c $(pkg-config --cflags --libs llmcore) -lm \
 memcheck "$WORK/bin/sampler" "$MODEL" --misuse-only
 "$WORK/bin/sampler" "$MODEL"
 
+step "C vocabulary test under valgrind: model info, attributes, EOG, tokenize/detokenize options"
+# shellcheck disable=SC2046
+gcc "${CFLAGS[@]}" tests/c/vocab.c $(pkg-config --cflags --libs llmcore) -o "$WORK/bin/vocab"
+memcheck "$WORK/bin/vocab" "$MODEL"
+
 step "C two-threads test"
 # shellcheck disable=SC2046
 gcc "${CFLAGS[@]}" -pthread tests/c/threads.c $(pkg-config --cflags --libs llmcore) \

@@ -124,6 +124,10 @@ struct ModelInfo {
     uint32_t n_layer, d_model, d_ffn, n_head, n_kv_head, head_dim, vocab_size, context_length;
     float rope_theta, rms_eps;
     int64_t bos_token, eos_token; // -1 when absent
+    uint64_t n_params, tensor_bytes;
+    int64_t eot_token, pad_token; // -1 when absent
+    std::size_t n_eog_tokens;
+    bool add_bos;
 };
 
 /// Perplexity settings, defaults from llmc_perplexity_default_params().
@@ -226,7 +230,22 @@ class Model {
         return ModelInfo{c.arch,      c.name,     c.n_layer,    c.d_model,
                          c.d_ffn,     c.n_head,   c.n_kv_head,  c.head_dim,
                          c.vocab_size, c.context_length, c.rope_theta, c.rms_eps,
-                         c.bos_token, c.eos_token};
+                         c.bos_token, c.eos_token, c.n_params, c.tensor_bytes,
+                         c.eot_token, c.pad_token, c.n_eog_tokens, c.add_bos};
+    }
+
+    /// Every token that ends generation, ascending.
+    std::vector<Token> eog_tokens() const {
+        return detail::read_list<Token>([&](Token *b, std::size_t c, std::size_t *o) {
+            return llmc_vocab_eog(get(), b, c, o);
+        });
+    }
+
+    /// The token's LLMC_TOKEN_ATTR_* bits.
+    llmc_token_attr token_attributes(Token token) const {
+        llmc_token_attr a = 0;
+        detail::check(llmc_token_attributes(get(), token, &a));
+        return a;
     }
 
     /// GGUF metadata keys in file order.
@@ -254,9 +273,24 @@ class Model {
         });
     }
 
+    /// Tokenizes with LLMC_TOKENIZE_* options (ADD_SPECIAL: BOS when the model asks for it).
+    std::vector<Token> tokenize_opts(std::string_view text, llmc_tokenize_flags flags) const {
+        return detail::read_list<Token>([&](Token *b, std::size_t c, std::size_t *o) {
+            return llmc_tokenize_opts(get(), text.data(), text.size(), flags, b, c, o);
+        });
+    }
+
     std::string detokenize(const std::vector<Token> &tokens) const {
         return detail::read_text([&](char *b, std::size_t c, std::size_t *o) {
             return llmc_detokenize(get(), tokens.data(), tokens.size(), b, c, o);
+        });
+    }
+
+    /// Detokenizes with LLMC_DETOKENIZE_* options (SKIP_CONTROL drops control tokens).
+    std::string detokenize_opts(const std::vector<Token> &tokens,
+                                llmc_detokenize_flags flags) const {
+        return detail::read_text([&](char *b, std::size_t c, std::size_t *o) {
+            return llmc_detokenize_opts(get(), tokens.data(), tokens.size(), flags, b, c, o);
         });
     }
 

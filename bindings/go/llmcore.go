@@ -146,6 +146,10 @@ type Info struct {
 	VocabSize, ContextLength                      uint32
 	RopeTheta, RMSEps                             float32
 	BOS, EOS                                      int64 // -1 when absent
+	NParams, TensorBytes                          uint64
+	EOT, Pad                                      int64 // -1 when absent
+	NEOGTokens                                    int
+	AddBOS                                        bool
 }
 
 // Info reads the model's hyper-parameters.
@@ -164,6 +168,9 @@ func (m *Model) Info() (Info, error) {
 		VocabSize: uint32(c.vocab_size), ContextLength: uint32(c.context_length),
 		RopeTheta: float32(c.rope_theta), RMSEps: float32(c.rms_eps),
 		BOS: int64(c.bos_token), EOS: int64(c.eos_token),
+		NParams: uint64(c.n_params), TensorBytes: uint64(c.tensor_bytes),
+		EOT: int64(c.eot_token), Pad: int64(c.pad_token), NEOGTokens: int(c.n_eog_tokens),
+		AddBOS: bool(c.add_bos),
 	}, nil
 }
 

@@ -10,6 +10,10 @@ const FLAGS: &[Flag] = &[
     opt("--text", "STRING", "text to tokenize"),
     path("--file", "PATH", "file whose contents to tokenize"),
     switch("--no-special", "treat special-token text as plain text"),
+    switch(
+        "--add-special",
+        "start with BOS when the model asks for it (add_bos_token)",
+    ),
 ];
 
 pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
@@ -24,7 +28,12 @@ pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
         _ => return Err(usage_err("give exactly one of --text and --file".into())),
     };
     let tok = model.tokenizer();
-    let ids = tok.encode(&text, !p.flag("--no-special"))?;
+    let parse_special = !p.flag("--no-special");
+    let ids = if p.flag("--add-special") {
+        tok.encode_prompt(&text, parse_special)?
+    } else {
+        tok.encode(&text, parse_special)?
+    };
     let json = Json::object(vec![
         (
             "ids",
@@ -36,7 +45,12 @@ pub fn run(argv: &[std::ffi::OsString]) -> Result<(), Failure> {
         let mut s = String::new();
         for &id in &ids {
             let piece = String::from_utf8_lossy(tok.token_bytes(id).unwrap_or(b"?")).into_owned();
-            s += &format!("{id:>7} {piece:?}\n");
+            let end = if tok.is_eog(id) {
+                "  (ends generation)"
+            } else {
+                ""
+            };
+            s += &format!("{id:>7} {piece:?}{end}\n");
         }
         s + &format!("{} tokens\n", ids.len())
     })

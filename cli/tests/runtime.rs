@@ -22,6 +22,34 @@ fn info_reports_the_architecture() {
 }
 
 #[test]
+fn info_reports_the_vocabulary_facts_llama_cpp_gives() {
+    let j = json(&llmcore(&["info", &model(), "--json"]));
+    let v = j.get("vocab").unwrap();
+    let n = |k: &str| v.get(k).and_then(Json::as_u64);
+    assert_eq!(
+        (n("bos"), n("eos"), n("eot"), n("pad")),
+        (Some(1), Some(2), Some(2), Some(2))
+    );
+    let eog: Vec<u64> = v
+        .get("eog")
+        .and_then(Json::as_array)
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect();
+    assert_eq!(eog, [0, 2, 4]);
+    assert_eq!(v.get("add_bos").and_then(Json::as_bool), Some(false));
+    assert_eq!(
+        j.get("parameters").and_then(Json::as_u64),
+        Some(134_515_008)
+    );
+    assert_eq!(
+        j.get("tensor_bytes").and_then(Json::as_u64),
+        Some(96_576_768)
+    );
+}
+
+#[test]
 fn tokenize_gives_ids_and_parses_special_tokens_unless_told_not_to() {
     let m = model();
     let j = json(&llmcore(&[

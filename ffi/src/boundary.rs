@@ -439,6 +439,42 @@ pub(crate) unsafe fn check_result<T>(p: *mut T, name: &str) -> FfiResult<*mut T>
     Ok(p)
 }
 
+/// [`check_result`] that also takes the struct as an older header declared it: a caller's
+/// `struct_size` among `older` (each a prefix of today's layout, shorter than it, as fields are
+/// only ever appended) is accepted. Returns the pointer and the caller's size, for
+/// [`write_result`].
+///
+/// # Safety
+/// A non-NULL `p` must point to a writable struct of its stated `struct_size`.
+pub(crate) unsafe fn check_result_or_older<T>(
+    p: *mut T,
+    older: &[usize],
+    name: &str,
+) -> FfiResult<(*mut T, usize)> {
+    let p = out_ptr(p, name)?;
+    // SAFETY: every result struct starts with a size_t.
+    let size = unsafe { std::ptr::read_unaligned(p.cast::<usize>()) };
+    if older.contains(&size) && size < size_of::<T>() {
+        return Ok((p, size));
+    }
+    check_struct_size(size, size_of::<T>(), name)?;
+    Ok((p, size))
+}
+
+/// Writes the first `size` bytes of `value` (a result struct starting with its `size_t
+/// struct_size`) to `p`, keeping the caller's `struct_size`.
+///
+/// # Safety
+/// `p` and `size` must come from [`check_result_or_older`].
+pub(crate) unsafe fn write_result<T: Copy>(p: *mut T, size: usize, value: T) {
+    // SAFETY: the caller's struct holds `size <= size_of::<T>()` writable bytes, a prefix of
+    // T's layout; its first field (the size) is restored.
+    unsafe {
+        std::ptr::copy_nonoverlapping((&value as *const T).cast::<u8>(), p.cast::<u8>(), size);
+        std::ptr::write_unaligned(p.cast::<usize>(), size);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,8 +50,8 @@ pub struct llmc_generate_params {
     pub stop: *const *const c_char,
     pub n_stop: usize,
     /// Keep the tokens at least `min_p` times as likely as the most likely one, in [0, 1],
-    /// 0 = off (default). This field and the ones after it were appended in 0.3; a struct from
-    /// an older header (without them) gets their defaults.
+    /// 0 = off (default). This field and the ones after it were appended; a struct from the
+    /// header before them (its `struct_size` ending at `n_stop`) gets their defaults.
     pub min_p: f32,
     /// Subtracted from a recent token's logit once per occurrence; finite, 0 = off (default).
     pub frequency_penalty: f32,
@@ -114,7 +114,8 @@ pub extern "C" fn llmc_generate_default_params() -> llmc_generate_params {
 /// Why generation ended.
 #[allow(non_camel_case_types)]
 pub type llmc_stop_reason = u32;
-/// The model produced its end-of-sequence token.
+/// The model produced an end-of-generation token (its EOS, `<|im_end|>`, `<|endoftext|>`, ...:
+/// `LLMC_TOKEN_ATTR_EOG`).
 pub const LLMC_STOP_EOS: llmc_stop_reason = 0;
 /// A stop string appeared.
 pub const LLMC_STOP_STRING: llmc_stop_reason = 1;
@@ -131,7 +132,7 @@ pub const LLMC_STOP_CONTEXT_FULL: llmc_stop_reason = 4;
 #[allow(non_camel_case_types)]
 pub struct llmc_generation {
     pub struct_size: usize,
-    /// Tokens generated (with the EOS token when one ended generation).
+    /// Tokens generated (with the end-of-generation token when one ended generation).
     pub n_tokens: usize,
     pub prompt_tokens: usize,
     /// One of `LLMC_STOP_*`.

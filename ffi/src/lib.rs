@@ -25,6 +25,7 @@ pub mod session_state;
 pub mod spec;
 pub mod status;
 pub mod tensors;
+pub mod vocab;
 
 use std::ffi::c_char;
 

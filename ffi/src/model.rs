@@ -1,8 +1,8 @@
 //! Models: loading a GGUF file, its hyper-parameters and metadata, and its tokenizer.
 
 use crate::boundary::{
-    arg_cstr, arg_path, arg_ref, arg_slice, arg_text, check_result, guard, invalid, log, out_ptr,
-    write_text, OutList, LLMC_LOG_INFO,
+    arg_cstr, arg_path, arg_ref, arg_slice, arg_text, check_result_or_older, guard, invalid, log,
+    out_ptr, write_result, write_text, OutList, LLMC_LOG_INFO,
 };
 use crate::status::llmc_status;
 use runtime::io::gguf::Value;
@@ -122,9 +122,28 @@ pub struct llmc_model_info {
     pub bos_token: i64,
     /// End-of-sequence token, or -1 when the model has none.
     pub eos_token: i64,
+    /// Weights in all tensors (llama.cpp's `llama_model_n_params`). This field and the ones
+    /// after it were appended; a struct from the header before them (its `struct_size` ending
+    /// at `eos_token`) is filled up to there.
+    pub n_params: u64,
+    /// Bytes of tensor data, without the file's header and padding (`llama_model_size`).
+    pub tensor_bytes: u64,
+    /// End-of-turn token (`<|im_end|>`...), or -1: the metadata's, else inferred from token
+    /// text (docs/c-api.md, "Vocabulary").
+    pub eot_token: i64,
+    /// Padding token, or -1.
+    pub pad_token: i64,
+    /// Tokens that end generation (`llmc_vocab_eog` lists them).
+    pub n_eog_tokens: usize,
+    /// Whether prompts should start with BOS (`LLMC_TOKENIZE_ADD_SPECIAL` adds it).
+    pub add_bos: bool,
 }
 
-/// Fills `*info` (whose `struct_size` the caller set) with the model's hyper-parameters.
+/// `sizeof(llmc_model_info)` before `n_params` and the fields after it were appended.
+const MODEL_INFO_V1_SIZE: usize = std::mem::offset_of!(llmc_model_info, n_params);
+
+/// Fills `*info` (whose `struct_size` the caller set) with the model's hyper-parameters and
+/// vocabulary facts.
 #[no_mangle]
 pub unsafe extern "C" fn llmc_model_get_info(
     model: *const llmc_model,
@@ -133,7 +152,7 @@ pub unsafe extern "C" fn llmc_model_get_info(
     guard("llmc_model_get_info", || {
         // SAFETY: caller passes a live handle and a writable struct.
         let m = unsafe { arg_ref(model, "model")? };
-        let info = unsafe { check_result(info, "info")? };
+        let (info, size) = unsafe { check_result_or_older(info, &[MODEL_INFO_V1_SIZE], "info")? };
         let c = &m.model.config;
         let tok = m.model.tokenizer();
         let id = |t: Option<u32>| t.map_or(-1, i64::from);
@@ -153,9 +172,15 @@ pub unsafe extern "C" fn llmc_model_get_info(
             rms_eps: c.rms_eps,
             bos_token: id(tok.bos()),
             eos_token: id(tok.eos()),
+            n_params: m.model.file().parameter_count(),
+            tensor_bytes: m.model.file().tensor_bytes(),
+            eot_token: id(tok.eot()),
+            pad_token: id(tok.pad()),
+            n_eog_tokens: tok.eog_tokens().len(),
+            add_bos: tok.add_bos(),
         };
         // SAFETY: checked above.
-        unsafe { info.write(value) };
+        unsafe { write_result(info, size, value) };
         Ok(())
     })
 }

@@ -36,6 +36,18 @@ int main(int argc, char **argv) {
     Model model = Model::load(argv[1]);
     ModelInfo info = model.info();
     CHECK(info.arch == "llama" && info.n_layer == 30 && info.vocab_size == 49152);
+    CHECK(info.n_params == 134515008u && info.eot_token == 2 && info.pad_token == 2);
+    CHECK(model.eog_tokens() == std::vector<Token>({0, 2, 4}) && info.n_eog_tokens == 3);
+    CHECK(model.token_attributes(0) == (LLMC_TOKEN_ATTR_CONTROL | LLMC_TOKEN_ATTR_EOG));
+    EXPECT_ERROR(model.token_attributes(49152), LLMC_ERR_TOKEN_OUT_OF_RANGE, "49152");
+    {
+        std::vector<Token> chat = model.tokenize_opts(
+            "<|im_start|>user\nHi<|im_end|>",
+            LLMC_TOKENIZE_PARSE_SPECIAL | LLMC_TOKENIZE_ADD_SPECIAL);
+        CHECK(chat.front() == 1 && chat.back() == 2);
+        CHECK(model.detokenize_opts(chat, LLMC_DETOKENIZE_SKIP_CONTROL) == "user\nHi");
+        EXPECT_ERROR(model.tokenize_opts("x", 8), LLMC_ERR_INVALID_ARGUMENT, "flags 0x8");
+    }
     CHECK(model.metadata("general.architecture") == "llama");
     CHECK(model.metadata_keys().size() > 10);
     EXPECT_ERROR(model.metadata("nope"), LLMC_ERR_MISSING_METADATA, "nope");

@@ -384,6 +384,17 @@ impl Tokenizer {
         Ok(out)
     }
 
+    /// [`Tokenizer::encode`] with the BOS token first when the model asks for one
+    /// ([`Tokenizer::add_bos`] and a BOS token exist): how a prompt is tokenized with
+    /// llama.cpp's `add_special`.
+    pub fn encode_prompt(&self, text: &str, parse_special: bool) -> Result<Vec<u32>> {
+        let mut ids = self.encode(text, parse_special)?;
+        if let (true, Some(bos)) = (self.add_bos, self.bos) {
+            ids.insert(0, bos);
+        }
+        Ok(ids)
+    }
+
     /// Step 1 of encoding: cut special tokens out of `text`, longest first.
     fn partition(&self, text: &str, parse_special: bool) -> Vec<Fragment> {
         if text.is_empty() {

@@ -93,6 +93,9 @@ public struct ModelInfo {
     public let headDim: UInt32, vocabSize: UInt32, contextLength: UInt32
     public let ropeTheta: Float, rmsEps: Float
     public let bos: Int64, eos: Int64  // -1 when absent
+    public let nParams: UInt64, tensorBytes: UInt64
+    public let eot: Int64, pad: Int64  // -1 when absent
+    public let nEOGTokens: Int, addBOS: Bool
 }
 
 /// Why generation ended (LLMC_STOP_*).
@@ -194,7 +197,31 @@ public final class Model {
             nLayer: c.n_layer, dModel: c.d_model, dFFN: c.d_ffn, nHead: c.n_head,
             nKVHead: c.n_kv_head, headDim: c.head_dim, vocabSize: c.vocab_size,
             contextLength: c.context_length, ropeTheta: c.rope_theta, rmsEps: c.rms_eps,
-            bos: c.bos_token, eos: c.eos_token)
+            bos: c.bos_token, eos: c.eos_token, nParams: c.n_params, tensorBytes: c.tensor_bytes,
+            eot: c.eot_token, pad: c.pad_token, nEOGTokens: c.n_eog_tokens, addBOS: c.add_bos)
+    }
+
+    /// Every token that ends generation, ascending.
+    public func eogTokens() throws -> [Token] {
+        var n = 0
+        try check(llmc_vocab_eog(handle, nil, 0, &n))
+        var out = [Token](repeating: 0, count: n)
+        try check(llmc_vocab_eog(handle, &out, n, &n))
+        return Array(out.prefix(n))
+    }
+
+    /// The token's LLMC_TOKEN_ATTR_* bits.
+    public func tokenAttributes(_ token: Token) throws -> UInt32 {
+        var a: llmc_token_attr = 0
+        try check(llmc_token_attributes(handle, token, &a))
+        return a
+    }
+
+    /// Detokenizes with LLMC_DETOKENIZE_* options (SKIP_CONTROL drops control tokens).
+    public func detokenize(_ tokens: [Token], flags: UInt32) throws -> String {
+        try tokens.withUnsafeBufferPointer { t in
+            try readText { llmc_detokenize_opts(handle, t.baseAddress, t.count, flags, $0, $1, $2) }
+        }
     }
 
     /// A metadata value as text (arrays as JSON).
@@ -211,6 +238,20 @@ public final class Model {
             let capacity = n + 1
             var out = [Token](repeating: 0, count: capacity)
             try check(llmc_tokenize(handle, ptr, b.count, parseSpecial, &out, capacity, &n))
+            return Array(out.prefix(n))
+        }
+    }
+
+    /// Tokenizes with LLMC_TOKENIZE_* options (ADD_SPECIAL: BOS when the model asks for it).
+    public func tokenize(_ text: String, flags: UInt32) throws -> [Token] {
+        let bytes = Array(text.utf8)
+        return try bytes.withUnsafeBufferPointer { b -> [Token] in
+            let ptr = UnsafeRawPointer(b.baseAddress)?.assumingMemoryBound(to: CChar.self)
+            var n = 0
+            try check(llmc_tokenize_opts(handle, ptr, b.count, flags, nil, 0, &n))
+            let capacity = n + 1
+            var out = [Token](repeating: 0, count: capacity)
+            try check(llmc_tokenize_opts(handle, ptr, b.count, flags, &out, capacity, &n))
             return Array(out.prefix(n))
         }
     }
